@@ -1,0 +1,41 @@
+"""Lambda handler: wires Powertools, parses the trigger, builds adapters once per container, runs a sweep."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from profile_poller.config import ConfigError, load_settings
+from profile_poller.events import parse_event
+from profile_poller.observability import logger, metrics, record_sweep, tracer
+from profile_poller.runtime import Runtime
+
+_runtime: Runtime | None = None  # reused across invocations of a warm container
+
+
+def _get_runtime() -> Runtime:
+    global _runtime
+    if _runtime is None:
+        _runtime = Runtime.build(load_settings())
+    return _runtime
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+    trigger = parse_event(event)  # InvalidEvent: a clear error; the event goes to the failure destination
+    logger.append_keys(trigger=trigger.source, execution_id=trigger.execution_id)
+    try:
+        runtime = _get_runtime()
+    except ConfigError as exc:  # nothing is lost: every request stays due until the settings are fixed
+        logger.error("invalid configuration; no sweep", extra={"reason": str(exc)})
+        metrics.add_metric(name="SystemicFailures", unit=MetricUnit.Count, value=1)
+        return {"stopped": f"configuration: {exc}"}
+    owner = f"{context.aws_request_id}/{uuid.uuid4().hex[:8]}"
+    summary = runtime.sweep(owner, context.get_remaining_time_in_millis).as_dict()
+    record_sweep(summary)
+    logger.info("sweep finished", extra={"summary": summary})
+    return summary

@@ -1,0 +1,149 @@
+"""Typed settings: the only place that reads the environment.
+
+Every variable is a public contract (DESIGN §6, README "Configuration"): the template sets them and
+operators rely on the names. An invalid value raises ConfigError naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+
+class ConfigError(ValueError):
+    """A setting is missing or invalid; the message names the variable and never echoes a secret."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_name: str
+    bucket_name: str
+    topic_arn: str
+    secret_id: str
+    archive_prefix: str = "profile-requests"
+    api_base_url: str = ""
+    file_hosts: frozenset[str] = frozenset()
+    allow_plain_http: bool = False
+    concurrency: int = 8
+    rate_limit_per_second: float = 10.0
+    backoff_base_seconds: float = 30.0
+    backoff_max_seconds: float = 1800.0
+    max_age_seconds: int = 172_800
+    max_transient_errors: int = 10
+    lease_seconds: int = 960
+    time_margin_seconds: int = 30
+    retention_days: int = 90
+    due_shards: int = 1
+    max_file_bytes: int = 5 * 1024**3
+    http_timeout_seconds: float = 10.0
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(f"{name} is required and is not set")
+    return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float, minimum: float = 0.0) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not value >= minimum:  # also rejects NaN
+        raise ConfigError(f"{name} must be at least {minimum}, got {raw}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"true", "1", "yes"}:
+        return True
+    if raw in {"false", "0", "no"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _hosts(env: Mapping[str, str], name: str) -> frozenset[str]:
+    hosts = set()
+    for part in env.get(name, "").split(","):
+        host = part.strip().lower()
+        if not host:
+            continue
+        if any(c in host for c in "/:@ ") or host.startswith("."):
+            raise ConfigError(f"{name} takes bare host names without scheme or port, got {host!r}")
+        hosts.add(host)
+    return frozenset(hosts)
+
+
+def check_base_url(url: str, allow_plain_http: bool, source: str) -> str:
+    """Validate an API base URL (from `source`, a variable or secret field name); return it normalised."""
+    parts = urlsplit(url.strip())
+    allowed = {"https", "http"} if allow_plain_http else {"https"}
+    if parts.scheme not in allowed or not parts.hostname:
+        need = "an http(s)" if allow_plain_http else "an https"
+        raise ConfigError(f"{source} must be {need} URL such as https://tenant.webexcampaign.io")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ConfigError(f"{source} must not carry credentials, a query or a fragment")
+    return url.strip().rstrip("/")
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    allow_http = _bool(env, "ALLOW_PLAIN_HTTP", False)
+    base = env.get("API_BASE_URL", "").strip()
+    prefix = env.get("ARCHIVE_PREFIX", "profile-requests").strip().strip("/")
+    settings = Settings(
+        table_name=_required(env, "TABLE_NAME"),
+        bucket_name=_required(env, "BUCKET_NAME"),
+        topic_arn=_required(env, "TOPIC_ARN"),
+        secret_id=_required(env, "SECRET_ID"),
+        archive_prefix=prefix or "profile-requests",
+        api_base_url=check_base_url(base, allow_http, "API_BASE_URL") if base else "",
+        file_hosts=_hosts(env, "FILE_HOSTS"),
+        allow_plain_http=allow_http,
+        concurrency=_int(env, "CONCURRENCY", 8, minimum=1),
+        rate_limit_per_second=_float(env, "RATE_LIMIT_PER_SECOND", 10.0, minimum=0.01),
+        backoff_base_seconds=_float(env, "BACKOFF_BASE_SECONDS", 30.0),
+        backoff_max_seconds=_float(env, "BACKOFF_MAX_SECONDS", 1800.0),
+        max_age_seconds=_int(env, "MAX_AGE_SECONDS", 172_800, minimum=1),
+        max_transient_errors=_int(env, "MAX_TRANSIENT_ERRORS", 10, minimum=1),
+        lease_seconds=_int(env, "LEASE_SECONDS", 960, minimum=1),
+        time_margin_seconds=_int(env, "TIME_MARGIN_SECONDS", 30),
+        retention_days=_int(env, "RETENTION_DAYS", 90, minimum=1),
+        due_shards=_int(env, "DUE_SHARDS", 1, minimum=1),
+        max_file_bytes=_int(env, "MAX_FILE_BYTES", 5 * 1024**3, minimum=1),
+        http_timeout_seconds=_float(env, "HTTP_TIMEOUT_SECONDS", 10.0, minimum=0.1),
+    )
+    if settings.backoff_max_seconds < settings.backoff_base_seconds:
+        raise ConfigError("BACKOFF_MAX_SECONDS must not be below BACKOFF_BASE_SECONDS")
+    return settings
+
+
+def load_table_name(env: Mapping[str, str] | None = None) -> str:
+    """For tools that only touch the table (the producer CLI)."""
+    return _required(os.environ if env is None else env, "TABLE_NAME")
+
+
+def load_due_shards(env: Mapping[str, str] | None = None) -> int:
+    return _int(os.environ if env is None else env, "DUE_SHARDS", 1, minimum=1)

@@ -1,0 +1,172 @@
+"""Domain types shared by the sweep, the adapters and the producer helper. No I/O here."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlsplit
+
+REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+class Status(StrEnum):
+    PENDING = "PENDING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    EXPIRED = "EXPIRED"
+
+
+class Kind(StrEnum):
+    GET = "get"
+    UPDATE = "update"
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def parse(cls, value: object) -> Kind:
+        if isinstance(value, str):
+            try:
+                return cls(value.strip().lower())
+            except ValueError:
+                pass
+        return cls.UNKNOWN
+
+
+class InvalidRequestId(ValueError):
+    pass
+
+
+def validate_request_id(request_id: object) -> str:
+    """Return the id if it is safe in a URL path segment and an S3 key; raise InvalidRequestId otherwise.
+
+    Allowed: 1-128 letters, digits, '-', '_' and '.', starting with a letter or digit (so never '.' or '..').
+    """
+    if not isinstance(request_id, str):
+        raise InvalidRequestId(f"request-id must be a string, got {type(request_id).__name__}")
+    if not REQUEST_ID_PATTERN.fullmatch(request_id):
+        shown = request_id[:40] + ("..." if len(request_id) > 40 else "")
+        raise InvalidRequestId(
+            f"invalid request-id {shown!r}: use 1-128 letters, digits, '-', '_' or '.', starting with a letter or digit"
+        )
+    return request_id
+
+
+def _number(value: object, default: int) -> int:
+    """Read a DynamoDB number leniently: hand-written items may carry strings or nothing."""
+    if isinstance(value, bool):
+        return default
+    if isinstance(value, int | float):
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(float(value))
+        except ValueError:
+            return default
+    if isinstance(value, Decimal):
+        return int(value) if value.is_finite() else default
+    return default
+
+
+@dataclass(frozen=True)
+class PendingRequest:
+    """A claimed item, read leniently: a hand-written item with odd attributes still gets an answer."""
+
+    request_id: str
+    kind: Kind
+    submitted_at: int
+    attempts: int
+    transient_errors: int
+    lease_owner: str
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any], now: int) -> PendingRequest:
+        return cls(
+            request_id=str(item["request_id"]),
+            kind=Kind.parse(item.get("kind")),
+            submitted_at=_number(item.get("submitted_at"), now),
+            attempts=max(0, _number(item.get("attempts"), 0)),
+            transient_errors=max(0, _number(item.get("transient_errors"), 0)),
+            lease_owner=str(item.get("lease_owner", "")),
+        )
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A file copied into the archive."""
+
+    role: str  # "error-file" or "file"
+    source: str
+    s3_uri: str
+    bytes: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class ErrorRow:
+    code: str
+    description: str
+    index: str
+
+
+@dataclass
+class ErrorSummary:
+    """What the error-file parser saw. error_count is None when the file could not be parsed."""
+
+    error_count: int | None = 0
+    errors_by_code: dict[str, int] = field(default_factory=dict)
+    first_rows: list[ErrorRow] = field(default_factory=list)
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The terminal result of one request, as stored on the item and published."""
+
+    request_id: str
+    status: Status
+    kind: Kind
+    submitted_at: int
+    finished_at: int
+    attempts: int
+    update_count: int | None = None
+    error_count: int | None = None
+    errors_by_code: Mapping[str, int] = field(default_factory=dict)
+    first_errors: tuple[ErrorRow, ...] = ()
+    files: tuple[StoredFile, ...] = ()
+    api_code: str | None = None
+    api_description: str | None = None
+    reason: str | None = None
+
+    @property
+    def event_id(self) -> str:
+        return f"{self.request_id}:{self.status.value}"
+
+    @property
+    def has_errors(self) -> bool:
+        if self.status is not Status.COMPLETED:
+            return True
+        if self.error_count is None:  # an error file we could not count still means errors
+            return any(f.role == "error-file" for f in self.files)
+        return self.error_count > 0
+
+
+_EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,8}")
+
+
+def archive_key(prefix: str, request_id: str, submitted_at: int, role: str, source: str) -> str:
+    """Deterministic S3 key: the same request always lands on the same key, whatever the retry.
+
+    `{prefix}/{yyyy}/{mm}/{dd}/{request_id}/error-file.csv` or `.../file{ext}` (ext from the source path).
+    """
+    day = time.gmtime(submitted_at)
+    folder = f"{prefix}/{day.tm_year:04d}/{day.tm_mon:02d}/{day.tm_mday:02d}/{request_id}"
+    if role == "error-file":
+        return f"{folder}/error-file.csv"
+    name = urlsplit(source).path.rsplit("/", 1)[-1]
+    dot = name.rfind(".")
+    ext = name[dot:].lower() if dot > 0 and _EXTENSION.fullmatch(name[dot:]) else ""
+    return f"{folder}/file{ext}"

@@ -1,0 +1,40 @@
+"""The one module that owns the Powertools objects: JSON logger, EMF metrics, X-Ray tracer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+
+SERVICE = "profile-poller"
+NAMESPACE = "ProfilePoller"
+
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+tracer = Tracer(service=SERVICE)
+
+# summary counter -> (metric name, unit); every figure the alarms and dashboards rely on
+_METRICS: Mapping[str, tuple[str, MetricUnit]] = {
+    "completed": ("RequestsCompleted", MetricUnit.Count),
+    "failed": ("RequestsFailed", MetricUnit.Count),
+    "expired": ("RequestsExpired", MetricUnit.Count),
+    "still_pending": ("StillPending", MetricUnit.Count),
+    "throttled": ("Throttled", MetricUnit.Count),
+    "systemic": ("SystemicFailures", MetricUnit.Count),
+    "transient_errors": ("TransientErrors", MetricUnit.Count),
+    "bytes_archived": ("BytesArchived", MetricUnit.Bytes),
+    "lost_races": ("LostClaimRaces", MetricUnit.Count),
+    "publish_failures": ("PublishFailures", MetricUnit.Count),
+    "errors": ("UnexpectedErrors", MetricUnit.Count),
+}
+
+
+def record_sweep(summary: Mapping[str, object]) -> None:
+    """Turn a sweep summary into EMF metrics (always emitted, zeros included, so alarms see data)."""
+    for counter, (name, unit) in _METRICS.items():
+        value = summary.get(counter, 0)
+        metrics.add_metric(name=name, unit=unit, value=value if isinstance(value, int) else 0)
+    age = summary.get("oldest_pending_age_seconds")
+    if isinstance(age, int):
+        metrics.add_metric(name="OldestPendingAgeSeconds", unit=MetricUnit.Seconds, value=age)

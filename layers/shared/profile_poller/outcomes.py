@@ -1,0 +1,135 @@
+"""What a sweep counts, and the batch that publishes outcomes before their terminal transition."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .model import Outcome, Status
+from .observability import logger
+from .ports import LeaseLost, Notifier, PublishError, RequestStore, StoreError
+
+SNS_BATCH = 10  # PublishBatch takes at most ten entries
+
+COUNTERS = (
+    "due_seen",
+    "claimed",
+    "lost_races",
+    "leases_lost",
+    "completed",
+    "failed",
+    "expired",
+    "still_pending",
+    "transient_errors",
+    "throttled",
+    "systemic",
+    "not_started",
+    "publish_failures",
+    "errors",
+    "bytes_archived",
+)
+_TERMINAL_COUNTER = {Status.COMPLETED: "completed", Status.FAILED: "failed", Status.EXPIRED: "expired"}
+
+
+@dataclass
+class SweepSummary:
+    """Counts per outcome for one sweep; safe to update from the worker threads."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    oldest_pending_age: int | None = None
+    stopped: str | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, name: str, amount: int = 1) -> None:
+        with self._lock:
+            self.counts[name] += amount
+
+    def note_age(self, age_seconds: int) -> None:
+        with self._lock:
+            if self.oldest_pending_age is None or age_seconds > self.oldest_pending_age:
+                self.oldest_pending_age = age_seconds
+
+    def as_dict(self) -> dict[str, object]:
+        result: dict[str, object] = {name: self.counts[name] for name in COUNTERS}
+        result["oldest_pending_age_seconds"] = self.oldest_pending_age
+        result["stopped"] = self.stopped
+        return result
+
+
+class OutcomeBatch:
+    """Collects terminal outcomes; publishes up to ten at once, then makes each transition.
+
+    Publishing first makes delivery at-least-once: a crash after the publish leaves the item pending,
+    its lease expires, and the same event_id is published again by a later sweep.
+    """
+
+    def __init__(
+        self,
+        store: RequestStore,
+        notifier: Notifier,
+        owner: str,
+        summary: SweepSummary,
+        expires_at: Callable[[int], int],
+    ) -> None:
+        self._store = store
+        self._notifier = notifier
+        self._owner = owner
+        self._summary = summary
+        self._expires_at = expires_at
+        self._ready: list[Outcome] = []
+        self._lock = threading.Lock()
+
+    def add(self, outcome: Outcome) -> None:
+        with self._lock:
+            self._ready.append(outcome)
+            if len(self._ready) < SNS_BATCH:
+                return
+            batch, self._ready = self._ready, []
+        self._settle(batch)
+
+    def flush(self) -> None:
+        with self._lock:
+            batch, self._ready = self._ready, []
+        if batch:
+            self._settle(batch)
+
+    def _settle(self, batch: list[Outcome]) -> None:
+        try:
+            failed = self._notifier.publish(batch)
+        except PublishError as exc:
+            logger.error("publishing failed; the requests stay pending", extra={"reason": str(exc)})
+            failed = {o.event_id for o in batch}
+        for outcome in batch:
+            rid = outcome.request_id
+            try:
+                if outcome.event_id in failed:
+                    self._summary.add("publish_failures")
+                    self._store.release(rid, self._owner)
+                    continue
+                self._store.finish(outcome, self._owner, self._expires_at(outcome.finished_at))
+            except LeaseLost:
+                self._summary.add("leases_lost")
+                logger.warning(
+                    "lease lost before the terminal write; published again later is harmless",
+                    extra={"request_id": rid[:128]},
+                )
+                continue
+            except StoreError as exc:
+                self._summary.add("errors")
+                logger.error(
+                    "terminal write failed; the lease expires and the request is settled again",
+                    extra={"request_id": rid[:128], "reason": str(exc)},
+                )
+                continue
+            self._summary.add(_TERMINAL_COUNTER[outcome.status])
+            logger.info(
+                "request settled",
+                extra={
+                    "request_id": rid[:128],
+                    "status": outcome.status.value,
+                    "update_count": outcome.update_count,
+                    "error_count": outcome.error_count,
+                },
+            )

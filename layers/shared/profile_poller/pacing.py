@@ -1,0 +1,46 @@
+"""Backoff and the client-side rate limit. Time comes in through injected functions, never the wall clock."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable
+
+
+def backoff_seconds(attempts: int, base: float, cap: float, rng: random.Random) -> float:
+    """Exponential backoff with full jitter: uniform in [0, min(cap, base * 2**attempts)]."""
+    ceiling = min(cap, base * 2 ** min(max(attempts, 0), 40))
+    return rng.uniform(0.0, ceiling)
+
+
+class RateLimiter:
+    """A token bucket shared by the worker threads: at most `rate` calls a second, bursts of `burst`."""
+
+    def __init__(
+        self,
+        rate: float,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+        burst: float = 1.0,
+    ) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self._rate = rate
+        self._burst = max(1.0, burst)
+        self._clock = clock
+        self._sleep = sleep
+        self._tokens = self._burst
+        self._stamp = clock()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        while True:
+            with self._lock:
+                now = self._clock()
+                self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
+                self._stamp = now
+                if self._tokens >= 1.0:
+                    self._tokens -= 1.0
+                    return
+                wait = (1.0 - self._tokens) / self._rate
+            self._sleep(wait)

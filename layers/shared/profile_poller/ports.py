@@ -1,0 +1,124 @@
+"""The ports the sweep depends on, and the domain errors adapters raise through them.
+
+Adapters (store, campaign_api, archive, notify, secrets) implement these; unit tests use in-memory fakes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .classify import ApiResponse
+from .model import Outcome
+
+
+class LeaseLost(Exception):
+    """The conditional write failed: another invocation owns the item now, or it is no longer pending."""
+
+
+class StoreError(Exception):
+    """The table could not be read or written (throttled, unavailable, denied)."""
+
+
+class TransportError(Exception):
+    """No usable answer: timeout, reset, truncated body, 5xx on a file. Transient for the request."""
+
+
+class FileRefused(Exception):
+    """A file the policy forbids fetching (host off the list, scheme, size). Terminal for the request."""
+
+
+class CredentialsError(Exception):
+    """The secret is missing, unreadable or malformed. Systemic: no request is to blame."""
+
+
+class PublishError(Exception):
+    """The outcome could not be published; the item stays pending and is retried."""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The API key and the tenant base URL. repr() never shows the key."""
+
+    api_key: str
+    base_url: str
+
+    def __repr__(self) -> str:
+        return f"Credentials(api_key='***', base_url={self.base_url!r})"
+
+    __str__ = __repr__
+
+
+class Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+class RemoteFile(Readable, Protocol):
+    """An open download: read(n) returns up to n bytes, b'' at the end."""
+
+    @property
+    def content_length(self) -> int | None: ...
+
+    @property
+    def url(self) -> str: ...
+
+
+class RequestStore(Protocol):
+    def due_ids(self, shard: str, now: int) -> Iterator[str]:
+        """Ids due in one shard, page by page, oldest next_check_at first."""
+        ...
+
+    def claim(self, request_id: str, owner: str, now: int, lease_until: int) -> Mapping[str, Any] | None:
+        """Take the lease if the item is PENDING, due and unleased; None when another invocation won."""
+        ...
+
+    def reschedule(
+        self,
+        request_id: str,
+        owner: str,
+        next_check_at: int,
+        transient_errors: int,
+        last_error: str | None,
+    ) -> None:
+        """Count an attempt, set the next check and drop the lease (conditional on owning it)."""
+        ...
+
+    def release(self, request_id: str, owner: str) -> None:
+        """Drop the lease without counting an attempt (not started, or stopped before asking)."""
+        ...
+
+    def finish(self, outcome: Outcome, owner: str, expires_at: int) -> None:
+        """Terminal transition: status, outcome map, TTL; removes due_shard and the lease."""
+        ...
+
+
+class StatusApi(Protocol):
+    def query(self, request_id: str, credentials: Credentials) -> ApiResponse: ...
+
+    def open_file(self, path: str, credentials: Credentials) -> AbstractContextManager[RemoteFile]: ...
+
+
+class KeySource(Protocol):
+    def current(self) -> Credentials: ...
+
+    def refresh(self, rejected: Credentials) -> Credentials:
+        """Re-read the secret (bypassing the cache) unless another thread already did."""
+        ...
+
+
+class Archive(Protocol):
+    def put(self, key: str, body: Readable, metadata: Mapping[str, str]) -> str:
+        """Stream body into the archive under key; return the object's URI. Leaves nothing on failure."""
+        ...
+
+    def stamp(self, key: str, metadata: Mapping[str, str]) -> None:
+        """Replace the object's metadata once the checksum is known."""
+        ...
+
+
+class Notifier(Protocol):
+    def publish(self, outcomes: Sequence[Outcome]) -> set[str]:
+        """Publish one message per outcome; return the event_ids that failed."""
+        ...

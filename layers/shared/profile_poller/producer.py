@@ -1,0 +1,97 @@
+"""The producer contract (README "Producer contract"): how automation registers a request-id.
+
+The raw item is public: `{request_id, status: "PENDING", due_shard, next_check_at: 0}` put with
+`attribute_not_exists(request_id)`, optionally `kind` and `submitted_at`. This helper writes exactly that.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from .model import Kind, Status, validate_request_id
+from .store import DUE_INDEX, from_dynamo, to_dynamo
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+class AlreadyRegistered(Exception):
+    pass
+
+
+def due_shard_for(request_id: str, shards: int) -> str:
+    """A stable shard for the id, so writes spread over `DUE_SHARDS` index partitions."""
+    return str(zlib.crc32(request_id.encode()) % shards) if shards > 1 else "0"
+
+
+def pending_item(
+    request_id: str, *, kind: Kind | None = None, submitted_at: int | None = None, shards: int = 1
+) -> dict[str, Any]:
+    validate_request_id(request_id)
+    item: dict[str, Any] = {
+        "request_id": request_id,
+        "status": Status.PENDING.value,
+        "due_shard": due_shard_for(request_id, shards),
+        "next_check_at": 0,
+        "submitted_at": int(time.time()) if submitted_at is None else submitted_at,
+    }
+    if kind is not None:
+        item["kind"] = kind.value
+    return item
+
+
+def register(
+    client: DynamoDBClient,
+    table: str,
+    request_id: str,
+    *,
+    kind: Kind | None = None,
+    submitted_at: int | None = None,
+    shards: int = 1,
+) -> dict[str, Any]:
+    """Put one pending request; raise AlreadyRegistered if the id is known (never overwrites)."""
+    item = pending_item(request_id, kind=kind, submitted_at=submitted_at, shards=shards)
+    try:
+        client.put_item(TableName=table, Item=to_dynamo(item), ConditionExpression="attribute_not_exists(request_id)")
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            raise AlreadyRegistered(f"request-id {request_id!r} is already registered") from None
+        raise
+    return item
+
+
+def get(client: DynamoDBClient, table: str, request_id: str) -> dict[str, Any] | None:
+    answer = client.get_item(TableName=table, Key=to_dynamo({"request_id": request_id}), ConsistentRead=True)
+    return from_dynamo(answer["Item"]) if "Item" in answer else None
+
+
+def list_by_status(client: DynamoDBClient, table: str, status: Status, shards: int = 1) -> Iterator[dict[str, Any]]:
+    """PENDING comes from the due index (cheap); finished states need a filtered scan (an admin tool)."""
+    if status is Status.PENDING:
+        for shard in range(shards):
+            pages = client.get_paginator("query").paginate(
+                TableName=table,
+                IndexName=DUE_INDEX,
+                KeyConditionExpression="due_shard = :s",
+                ExpressionAttributeValues=to_dynamo({":s": str(shard)}),
+            )
+            for page in pages:
+                for key in page.get("Items", []):
+                    item = get(client, table, key["request_id"]["S"])
+                    if item is not None:
+                        yield item
+        return
+    pages = client.get_paginator("scan").paginate(
+        TableName=table,
+        FilterExpression="#s = :s",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues=to_dynamo({":s": status.value}),
+    )
+    for page in pages:
+        for raw in page.get("Items", []):
+            yield from_dynamo(raw)

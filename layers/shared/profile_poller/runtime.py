@@ -1,0 +1,63 @@
+"""Composition root: builds the adapters once per container and runs one sweep per invocation."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import boto3
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from botocore.config import Config
+
+from .archive import S3Archive
+from .campaign_api import CampaignApi, build_session
+from .config import Settings
+from .notify import SnsNotifier
+from .outcomes import SweepSummary
+from .secrets import SecretKeySource
+from .store import DynamoRequestStore
+from .sweep import Sweep, SweepDeps
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    deps: SweepDeps
+
+    @classmethod
+    def build(cls, settings: Settings) -> Runtime:
+        # clients are thread-safe and pooled to the concurrency; AWS_ENDPOINT_URL is honoured by botocore
+        pool = settings.concurrency + 4
+        config = Config(
+            max_pool_connections=pool,
+            retries={"mode": "standard", "max_attempts": 4},
+            connect_timeout=5,
+            read_timeout=30,
+        )
+        session = boto3.session.Session()
+        deps = SweepDeps(
+            store=DynamoRequestStore(session.client("dynamodb", config=config), settings.table_name),
+            api=CampaignApi(
+                build_session(settings.concurrency),
+                settings.file_hosts,
+                settings.allow_plain_http,
+                settings.http_timeout_seconds,
+            ),
+            keys=SecretKeySource(
+                SecretsProvider(boto3_client=session.client("secretsmanager", config=config)),
+                settings.secret_id,
+                settings.api_base_url,
+                settings.allow_plain_http,
+            ),
+            archive=S3Archive(session.client("s3", config=config), settings.bucket_name),
+            notifier=SnsNotifier(session.client("sns", config=config), settings.topic_arn),
+            clock=time.time,
+            sleep=time.sleep,
+            rng=random.Random(),  # noqa: S311 - backoff jitter, not security
+        )
+        return cls(settings, deps)
+
+    def sweep(self, owner: str, remaining_ms: Callable[[], int]) -> SweepSummary:
+        return Sweep(self.settings, self.deps, owner, remaining_ms).run()

@@ -1,0 +1,188 @@
+"""DynamoDB adapter for the requests table (DESIGN §3). Maps ClientError to domain errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .model import Outcome, Status
+from .ports import LeaseLost, StoreError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+DUE_INDEX = "due"
+PAGE_SIZE = 100
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def to_dynamo(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(_plain_to_dynamo(v)) for k, v in values.items()}
+
+
+def from_dynamo(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _dynamo_to_plain(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+def _plain_to_dynamo(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {k: _plain_to_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain_to_dynamo(v) for v in value]
+    return value
+
+
+def _dynamo_to_plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _dynamo_to_plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_dynamo_to_plain(v) for v in value]
+    if isinstance(value, set):
+        return sorted(_dynamo_to_plain(v) for v in value)
+    return value
+
+
+def _conditional_failed(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def outcome_map(outcome: Outcome) -> dict[str, Any]:
+    """The `outcome` attribute stored on a finished item."""
+    return {
+        "update_count": outcome.update_count,
+        "error_count": outcome.error_count,
+        "errors_by_code": dict(outcome.errors_by_code),
+        "first_errors": [
+            {"code": r.code, "description": r.description, "index": r.index} for r in outcome.first_errors
+        ],
+        "files": {
+            f.role: {"s3_uri": f.s3_uri, "bytes": f.bytes, "sha256": f.sha256, "source": f.source}
+            for f in outcome.files
+        },
+        "s3_uris": [f.s3_uri for f in outcome.files],
+        "api_code": outcome.api_code,
+        "api_description": outcome.api_description,
+        "reason": outcome.reason,
+    }
+
+
+class DynamoRequestStore:
+    def __init__(self, client: DynamoDBClient, table_name: str, page_size: int = PAGE_SIZE) -> None:
+        self._client = client
+        self._table = table_name
+        self._page_size = page_size
+
+    def due_ids(self, shard: str, now: int) -> Iterator[str]:
+        start: dict[str, Any] | None = None
+        while True:
+            kwargs: dict[str, Any] = {
+                "TableName": self._table,
+                "IndexName": DUE_INDEX,
+                "KeyConditionExpression": "due_shard = :shard AND next_check_at <= :now",
+                "ExpressionAttributeValues": to_dynamo({":shard": shard, ":now": now}),
+                "Limit": self._page_size,
+            }
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            try:
+                page = self._client.query(**kwargs)
+            except (ClientError, BotoCoreError) as exc:
+                raise StoreError(f"querying the due index failed: {exc}") from exc
+            for item in page.get("Items", []):
+                request_id = item.get("request_id", {}).get("S")
+                if request_id is not None:
+                    yield request_id
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return
+
+    def claim(self, request_id: str, owner: str, now: int, lease_until: int) -> Mapping[str, Any] | None:
+        try:
+            answer = self._client.update_item(
+                TableName=self._table,
+                Key=to_dynamo({"request_id": request_id}),
+                UpdateExpression="SET lease_owner = :owner, lease_until = :until, "
+                "submitted_at = if_not_exists(submitted_at, :now)",
+                ConditionExpression="#status = :pending AND next_check_at <= :now "
+                "AND (attribute_not_exists(lease_until) OR lease_until < :now)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=to_dynamo(
+                    {":owner": owner, ":until": lease_until, ":now": now, ":pending": Status.PENDING.value}
+                ),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return None
+            raise StoreError(f"claiming {request_id} failed: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"claiming {request_id} failed: {exc}") from exc
+        return from_dynamo(answer["Attributes"])
+
+    def reschedule(
+        self, request_id: str, owner: str, next_check_at: int, transient_errors: int, last_error: str | None
+    ) -> None:
+        values: dict[str, Any] = {":next": next_check_at, ":errors": transient_errors, ":one": 1, ":zero": 0}
+        update = (
+            "SET next_check_at = :next, transient_errors = :errors, attempts = if_not_exists(attempts, :zero) + :one"
+        )
+        if last_error is not None:
+            update += ", last_error = :last"
+            values[":last"] = last_error[:500]
+        self._guarded_update(request_id, owner, update + " REMOVE lease_owner, lease_until", values)
+
+    def release(self, request_id: str, owner: str) -> None:
+        self._guarded_update(request_id, owner, "REMOVE lease_owner, lease_until", {})
+
+    def finish(self, outcome: Outcome, owner: str, expires_at: int) -> None:
+        values = {
+            ":status": outcome.status.value,
+            ":kind": outcome.kind.value,
+            ":outcome": outcome_map(outcome),
+            ":finished": outcome.finished_at,
+            ":expires": expires_at,
+            ":attempts": outcome.attempts,
+        }
+        update = (
+            "SET #status = :status, kind = :kind, outcome = :outcome, finished_at = :finished, "
+            "expires_at = :expires, attempts = :attempts REMOVE due_shard, lease_owner, lease_until"
+        )
+        self._guarded_update(
+            request_id=outcome.request_id, owner=owner, update=update, values=values, names={"#status": "status"}
+        )
+
+    def _guarded_update(
+        self,
+        request_id: str,
+        owner: str,
+        update: str,
+        values: dict[str, Any],
+        names: dict[str, str] | None = None,
+    ) -> None:
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": to_dynamo({"request_id": request_id}),
+            "UpdateExpression": update,
+            "ConditionExpression": "lease_owner = :me",
+            "ExpressionAttributeValues": to_dynamo({**values, ":me": owner}),
+        }
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        try:
+            self._client.update_item(**kwargs)
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                raise LeaseLost(request_id) from None
+            raise StoreError(f"updating {request_id} failed: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"updating {request_id} failed: {exc}") from exc

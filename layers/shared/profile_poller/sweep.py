@@ -1,0 +1,364 @@
+"""One bounded sweep over the due requests (DESIGN §2). Knows only ports: no boto3, no requests."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from .classify import Failed, Finished, KeyRejected, Pending, Systemic, Throttled, Transient, Verdict, classify
+from .config import Settings
+from .errorfile import ErrorFileParser
+from .model import (
+    ErrorRow,
+    ErrorSummary,
+    InvalidRequestId,
+    Kind,
+    Outcome,
+    PendingRequest,
+    Status,
+    StoredFile,
+    archive_key,
+    validate_request_id,
+)
+from .observability import logger
+from .outcomes import OutcomeBatch, SweepSummary
+from .pacing import RateLimiter, backoff_seconds
+from .ports import (
+    Archive,
+    Credentials,
+    CredentialsError,
+    FileRefused,
+    KeySource,
+    LeaseLost,
+    Notifier,
+    RequestStore,
+    StatusApi,
+    StoreError,
+    TransportError,
+)
+from .streams import MeteredReader
+
+
+@dataclass
+class SweepDeps:
+    store: RequestStore
+    api: StatusApi
+    keys: KeySource
+    archive: Archive
+    notifier: Notifier
+    clock: Callable[[], float]
+    sleep: Callable[[float], None]
+    rng: random.Random = field(default_factory=random.Random)
+
+
+class Sweep:
+    """Claims due requests, asks the API with a bounded pool, and settles each answer."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        deps: SweepDeps,
+        owner: str,
+        remaining_ms: Callable[[], int],
+    ) -> None:
+        self._s = settings
+        self._d = deps
+        self._owner = owner
+        self._remaining_ms = remaining_ms
+        self._limiter = RateLimiter(settings.rate_limit_per_second, deps.clock, deps.sleep)
+        self.summary = SweepSummary()
+        self._batch = OutcomeBatch(deps.store, deps.notifier, owner, self.summary, self._expires_at)
+        self._stop_reason: str | None = None
+        self._lock = threading.Lock()
+        self._refreshed = False
+
+    # -- driving -------------------------------------------------------------------------------
+
+    def run(self) -> SweepSummary:
+        now = int(self._d.clock())
+        slots = threading.BoundedSemaphore(self._s.concurrency)
+        with ThreadPoolExecutor(self._s.concurrency, thread_name_prefix="sweep") as pool:
+            for shard in range(self._s.due_shards):
+                if not self._feed_shard(str(shard), now, pool, slots):
+                    break
+        self._batch.flush()
+        self.summary.stopped = self._stop_reason
+        return self.summary
+
+    def _feed_shard(self, shard: str, now: int, pool: ThreadPoolExecutor, slots: threading.Semaphore) -> bool:
+        try:
+            for request_id in self._d.store.due_ids(shard, now):
+                if self._stopping():
+                    return False
+                slots.acquire()
+                self.summary.add("due_seen")
+                pool.submit(self._guarded, request_id, slots)
+        except StoreError as exc:
+            self._stop(f"the table could not be read: {exc}", systemic=True)
+            return False
+        return True
+
+    def _stopping(self) -> bool:
+        if self._stop_reason is not None:
+            return True
+        if self._remaining_ms() < self._s.time_margin_seconds * 1000:
+            self._stop("time budget: less than TIME_MARGIN_SECONDS left")
+            return True
+        return False
+
+    def _stop(self, reason: str, systemic: bool = False) -> None:
+        with self._lock:
+            if self._stop_reason is None:
+                self._stop_reason = reason
+                log = logger.error if systemic else logger.warning
+                log("sweep stops asking", extra={"reason": reason})
+
+    def _guarded(self, request_id: str, slots: threading.Semaphore) -> None:
+        try:
+            self._process(request_id)
+        except LeaseLost:
+            self.summary.add("leases_lost")
+            logger.warning(
+                "lease lost before the write; another invocation owns the request",
+                extra={"request_id": request_id[:128]},
+            )
+        except Exception:
+            self.summary.add("errors")
+            logger.exception(
+                "unexpected error; the lease will expire and the request is asked again",
+                extra={"request_id": request_id[:128]},
+            )
+        finally:
+            slots.release()
+
+    # -- one request ---------------------------------------------------------------------------
+
+    def _process(self, request_id: str) -> None:
+        if self._stopping():
+            self.summary.add("not_started")
+            return
+        now = int(self._d.clock())
+        item = self._d.store.claim(request_id, self._owner, now, now + self._s.lease_seconds)
+        if item is None:
+            self.summary.add("lost_races")
+            return
+        self.summary.add("claimed")
+        request = PendingRequest.from_item(item, now)
+        self.summary.note_age(now - request.submitted_at)
+        try:
+            validate_request_id(request.request_id)
+        except InvalidRequestId as exc:
+            logger.error("invalid request-id; never sent to the API", extra={"request_id": request_id[:128]})
+            self._finish(request, Status.FAILED, reason=str(exc))
+            return
+        if self._stopping():
+            self._d.store.release(request.request_id, self._owner)
+            self.summary.add("not_started")
+            return
+        self._limiter.acquire()
+        asked = self._ask(request)
+        if asked is None:
+            self._d.store.release(request.request_id, self._owner)
+            self.summary.add("not_started")
+            return
+        verdict, credentials = asked
+        self._act(request, verdict, credentials)
+
+    def _ask(self, request: PendingRequest) -> tuple[Verdict, Credentials] | None:
+        try:
+            credentials = self._d.keys.current()
+        except CredentialsError as exc:
+            self._stop(f"API key unavailable: {exc}", systemic=True)
+            self.summary.add("systemic")
+            return None
+        for _ in range(2):
+            try:
+                response = self._d.api.query(request.request_id, credentials)
+            except TransportError as exc:
+                return Transient(str(exc)), credentials
+            verdict = classify(response, self._d.clock())
+            if not isinstance(verdict, KeyRejected):
+                return verdict, credentials
+            fresh = self._rotate(credentials)
+            if fresh is None:
+                return Systemic("498", verdict.reason), credentials
+            credentials = fresh
+        return Systemic("498", "the re-read key was rejected too"), credentials
+
+    def _rotate(self, rejected: Credentials) -> Credentials | None:
+        """One re-read of the secret per sweep; threads that hit 498 together share it."""
+        with self._lock:
+            try:
+                current = self._d.keys.current()
+                if current != rejected:
+                    return current
+                if self._refreshed:
+                    return None
+                self._refreshed = True
+                fresh = self._d.keys.refresh(rejected)
+            except CredentialsError:
+                return None
+        logger.info("API key rejected; re-read the secret", extra={"key_changed": fresh != rejected})
+        return fresh if fresh != rejected else None
+
+    def _act(self, request: PendingRequest, verdict: Verdict, credentials: Credentials) -> None:
+        rid = request.request_id
+        match verdict:
+            case Pending():
+                self.summary.add("still_pending")
+                self._retry_later(request, transient=None)
+            case Transient(reason):
+                self.summary.add("transient_errors")
+                logger.warning("transient error", extra={"request_id": rid, "reason": reason})
+                self._retry_later(request, transient=reason)
+            case Throttled(retry_after):
+                self.summary.add("throttled")
+                self._stop("throttled by the API (429)")
+                delay = retry_after if retry_after is not None else self._backoff(request)
+                self._d.store.reschedule(
+                    rid, self._owner, self._now() + int(delay), request.transient_errors, "throttled (429)"
+                )
+            case Systemic(code, reason):
+                self.summary.add("systemic")
+                self._stop(f"systemic API failure {code}: {reason}", systemic=True)
+                self._d.store.release(rid, self._owner)
+            case Failed(code, description):
+                self._finish(
+                    request,
+                    Status.FAILED,
+                    api_code=code,
+                    api_description=description,
+                    reason=f"the API answered code {code}",
+                )
+            case Finished():
+                self._complete(request, verdict, credentials)
+            case KeyRejected(reason):  # _ask turns these into Systemic; kept for exhaustiveness
+                self._d.store.release(rid, self._owner)
+                self._stop(reason, systemic=True)
+
+    def _retry_later(self, request: PendingRequest, transient: str | None) -> None:
+        now = self._now()
+        errors = request.transient_errors + 1 if transient is not None else 0
+        if transient is not None and errors >= self._s.max_transient_errors:
+            self._finish(request, Status.FAILED, reason=f"{errors} transient errors in a row; last: {transient}")
+        elif now - request.submitted_at >= self._s.max_age_seconds:
+            self._finish(
+                request, Status.EXPIRED, reason=f"no final answer within MAX_AGE_SECONDS={self._s.max_age_seconds}"
+            )
+        else:
+            self._d.store.reschedule(
+                request.request_id, self._owner, now + int(self._backoff(request)), errors, transient
+            )
+
+    def _complete(self, request: PendingRequest, answer: Finished, credentials: Credentials) -> None:
+        try:
+            files, errors = self._copy_files(request, answer, credentials)
+        except TransportError as exc:
+            self.summary.add("transient_errors")
+            logger.warning(
+                "file copy failed; retried later", extra={"request_id": request.request_id, "reason": str(exc)}
+            )
+            self._retry_later(request, transient=f"file copy failed: {exc}")
+            return
+        except StoreError as exc:
+            self.summary.add("errors")
+            logger.error(
+                "archiving failed; retried next sweep", extra={"request_id": request.request_id, "reason": str(exc)}
+            )
+            self._d.store.release(request.request_id, self._owner)
+            return
+        except FileRefused as exc:
+            logger.error("file refused", extra={"request_id": request.request_id, "reason": str(exc)})
+            self._finish(request, Status.FAILED, update_count=answer.update_count, reason=str(exc))
+            return
+        kind = request.kind
+        if kind is Kind.UNKNOWN:
+            kind = Kind.GET if answer.file and not answer.error_file else Kind.UPDATE
+        if errors is not None:
+            error_count, by_code, first = errors.error_count, errors.errors_by_code, tuple(errors.first_rows)
+        else:
+            error_count, by_code, first = (0 if kind is Kind.UPDATE else None), {}, ()
+        reason = "; ".join(p for p in (answer.warning, errors.problem if errors else None) if p) or None
+        self._finish(
+            request,
+            Status.COMPLETED,
+            kind=kind,
+            update_count=answer.update_count,
+            error_count=error_count,
+            errors_by_code=by_code,
+            first_errors=first,
+            files=tuple(files),
+            reason=reason,
+        )
+
+    def _copy_files(
+        self, request: PendingRequest, answer: Finished, credentials: Credentials
+    ) -> tuple[list[StoredFile], ErrorSummary | None]:
+        files: list[StoredFile] = []
+        errors: ErrorSummary | None = None
+        for role, path in (("error-file", answer.error_file), ("file", answer.file)):
+            if path is None:
+                continue
+            parser = ErrorFileParser() if role == "error-file" else None
+            key = archive_key(self._s.archive_prefix, request.request_id, request.submitted_at, role, path)
+            metadata = {"request-id": request.request_id, "role": role, "source": path}
+            with self._d.api.open_file(path, credentials) as remote:
+                reader = MeteredReader(remote, self._s.max_file_bytes, parser.feed if parser else None)
+                uri = self._d.archive.put(key, reader, metadata)
+            self._d.archive.stamp(key, {**metadata, "sha256": reader.sha256, "bytes": str(reader.bytes_read)})
+            self.summary.add("bytes_archived", reader.bytes_read)
+            files.append(StoredFile(role, path, uri, reader.bytes_read, reader.sha256))
+            if parser is not None:
+                errors = parser.finish()
+        return files, errors
+
+    def _finish(
+        self,
+        request: PendingRequest,
+        status: Status,
+        *,
+        kind: Kind | None = None,
+        update_count: int | None = None,
+        error_count: int | None = None,
+        errors_by_code: dict[str, int] | None = None,
+        first_errors: tuple[ErrorRow, ...] = (),
+        files: tuple[StoredFile, ...] = (),
+        api_code: str | None = None,
+        api_description: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        self._batch.add(
+            Outcome(
+                request_id=request.request_id,
+                status=status,
+                kind=kind or request.kind,
+                submitted_at=request.submitted_at,
+                finished_at=self._now(),
+                attempts=request.attempts + 1,
+                update_count=update_count,
+                error_count=error_count,
+                errors_by_code=errors_by_code or {},
+                first_errors=first_errors,
+                files=files,
+                api_code=api_code,
+                api_description=api_description,
+                reason=reason,
+            )
+        )
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _now(self) -> int:
+        return int(self._d.clock())
+
+    def _backoff(self, request: PendingRequest) -> float:
+        with self._lock:  # random.Random is not safe to share across threads
+            return backoff_seconds(
+                request.attempts, self._s.backoff_base_seconds, self._s.backoff_max_seconds, self._d.rng
+            )
+
+    def _expires_at(self, finished_at: int) -> int:
+        return finished_at + self._s.retention_days * 86_400
