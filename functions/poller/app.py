@@ -22,6 +22,12 @@ def _get_runtime() -> Runtime:
     return _runtime
 
 
+def use_runtime(runtime: Runtime | None) -> None:
+    """For local tools and tests: run the next invocations with this runtime (None: build from the environment)."""
+    global _runtime
+    _runtime = runtime
+
+
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics

@@ -27,7 +27,12 @@ class Runtime:
     deps: SweepDeps
 
     @classmethod
-    def build(cls, settings: Settings) -> Runtime:
+    def build(
+        cls,
+        settings: Settings,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> Runtime:
         # clients are thread-safe and pooled to the concurrency; AWS_ENDPOINT_URL is honoured by botocore
         pool = settings.concurrency + 4
         config = Config(
@@ -53,8 +58,8 @@ class Runtime:
             ),
             archive=S3Archive(session.client("s3", config=config), settings.bucket_name),
             notifier=SnsNotifier(session.client("sns", config=config), settings.topic_arn),
-            clock=time.time,
-            sleep=time.sleep,
+            clock=clock,
+            sleep=sleep,
             rng=random.Random(),  # noqa: S311 - backoff jitter, not security
         )
         return cls(settings, deps)

@@ -1,0 +1,310 @@
+"""Campaign API simulator: a real HTTP server on 127.0.0.1 speaking the documented contract (dev only).
+
+Scripted per request-id (a list of steps, the last one repeats), with fault injection: throttling with or
+without Retry-After, 5xx with HTML bodies, resets, hangs, key rotation (retired keys answer 498) and file
+downloads that break off. Two listeners: the API origin (files under /campaignapi/.../files/, Bearer key
+required) and a separate file host (absolute URLs under /public/, no key expected, every header recorded).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+STATUS_PREFIX = "/campaignapi/resources/v3/profilequerystatus/"
+FILES_PREFIX = "/campaignapi/resources/v3/files/"
+PUBLIC_PREFIX = "/public/"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One answer to a status call. `action` is "json", "raw", "reset" or "hang"."""
+
+    action: str
+    status: int = 200
+    body: Any = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+    @staticmethod
+    def pending() -> Step:
+        return Step("json", 200, {"code": "1010", "description": "The request was not processed."})
+
+    @staticmethod
+    def done_update(update_count: int | str, error_file: str | None) -> Step:
+        body: dict[str, Any] = {"update-count": update_count}
+        if error_file is not None:
+            body["error-file"] = error_file
+        return Step("json", 200, body)
+
+    @staticmethod
+    def done_get(file: str) -> Step:
+        return Step("json", 200, {"file": file})
+
+    @staticmethod
+    def error(status: int, code: int | str, description: str) -> Step:
+        return Step("json", status, {"code": code, "description": description})
+
+    @staticmethod
+    def throttle(retry_after: int | None = None) -> Step:
+        headers = (("Retry-After", str(retry_after)),) if retry_after is not None else ()
+        return Step("json", 429, {"code": 429, "description": "Throttle limit reached for the time window"}, headers)
+
+    @staticmethod
+    def raw(status: int, body: bytes, content_type: str = "text/html") -> Step:
+        return Step("raw", status, body, (("Content-Type", content_type),))
+
+    @staticmethod
+    def reset() -> Step:
+        return Step("reset")
+
+    @staticmethod
+    def hang() -> Step:
+        return Step("hang")
+
+
+@dataclass
+class FileSpec:
+    """A downloadable file: fixed bytes, or `size` bytes produced by `chunks` (for huge files)."""
+
+    data: bytes = b""
+    size: int | None = None
+    chunks: Callable[[], Iterator[bytes]] | None = None
+    faults: list[str] = field(default_factory=list)  # consumed per download: "truncate", "reset", "500"
+
+    @property
+    def length(self) -> int:
+        return self.size if self.size is not None else len(self.data)
+
+    def body(self) -> Iterator[bytes]:
+        if self.chunks is not None:
+            yield from self.chunks()
+        else:
+            for start in range(0, len(self.data), 65536):
+                yield self.data[start : start + 65536]
+
+
+@dataclass
+class Call:
+    path: str
+    authorization: str | None
+    host: str
+
+
+class Simulator:
+    def __init__(self, valid_keys: set[str] | None = None, host: str = "127.0.0.1") -> None:
+        self.valid_keys = set(valid_keys or {"sim-key"})
+        self.retired_keys: set[str] = set()
+        self.scripts: dict[str, list[Step]] = {}
+        self.files: dict[str, FileSpec] = {}
+        self.calls: list[Call] = []
+        self.status_calls: dict[str, int] = defaultdict(int)
+        self.delay_seconds = 0.0  # answer every status call after this long (benchmarks)
+        self._lock = threading.Lock()
+        self._release = threading.Event()
+        self._api = ThreadingHTTPServer((host, 0), _handler(self, api=True))
+        self._files = ThreadingHTTPServer((host, 0), _handler(self, api=False))
+        for server in (self._api, self._files):
+            server.daemon_threads = True
+            server.request_queue_size = 128
+        self._threads: list[threading.Thread] = []
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._api.server_address[1]}"
+
+    @property
+    def file_host_url(self) -> str:
+        """A different host name (localhost, not 127.0.0.1) so host allow-lists are really exercised."""
+        return f"http://localhost:{self._files.server_address[1]}"
+
+    def start(self) -> Simulator:
+        for server in (self._api, self._files):
+            thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        self._release.set()
+        for server in (self._api, self._files):
+            server.shutdown()
+            server.server_close()
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- scripting -----------------------------------------------------------------------------
+
+    def script(self, request_id: str, *steps: Step) -> None:
+        with self._lock:
+            self.scripts[request_id] = list(steps)
+
+    def add_file(self, name: str, spec: FileSpec) -> None:
+        with self._lock:
+            self.files[name] = spec
+
+    def api_file_path(self, name: str) -> str:
+        """A path relative to the tenant host, fetched with the Bearer key."""
+        return FILES_PREFIX + name
+
+    def public_file_url(self, name: str) -> str:
+        return f"{self.file_host_url}{PUBLIC_PREFIX}{name}"
+
+    def rotate_key(self, new_key: str) -> None:
+        """The new key becomes valid; every old one is retired and answers 498 from now on."""
+        with self._lock:
+            self.retired_keys |= self.valid_keys
+            self.valid_keys = {new_key}
+
+    def next_step(self, request_id: str) -> Step | None:
+        with self._lock:
+            self.status_calls[request_id] += 1
+            steps = self.scripts.get(request_id)
+            if not steps:
+                return None
+            return steps.pop(0) if len(steps) > 1 else steps[0]
+
+    def take_fault(self, name: str) -> tuple[FileSpec | None, str | None]:
+        with self._lock:
+            spec = self.files.get(name)
+            if spec is None:
+                return None, None
+            return spec, spec.faults.pop(0) if spec.faults else None
+
+    def record(self, call: Call) -> None:
+        with self._lock:
+            self.calls.append(call)
+
+    def key_state(self, authorization: str | None) -> str:
+        token = (authorization or "").removeprefix("Bearer ").strip()
+        with self._lock:
+            if token in self.valid_keys:
+                return "valid"
+            return "retired" if token in self.retired_keys else "unknown"
+
+    def wait_released(self, timeout: float) -> None:
+        self._release.wait(timeout)
+
+
+def _handler(sim: Simulator, api: bool) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet
+            return
+
+        def do_POST(self) -> None:
+            self._json(405, {"code": 405, "description": "Method not supported"})
+
+        def do_GET(self) -> None:
+            path = urlsplit(self.path).path
+            auth = self.headers.get("Authorization")
+            sim.record(Call(path=self.path, authorization=auth, host=self.headers.get("Host", "")))
+            if not api:
+                self._public(path)
+                return
+            state = sim.key_state(auth)
+            if state != "valid":
+                if state == "retired":
+                    self._json(498, {"code": 498, "description": "Invalid token or access token expired"})
+                else:
+                    self._json(401, {"code": 430, "description": "Authorization failed for this token or key"})
+                return
+            if path.startswith(STATUS_PREFIX):
+                self._status(unquote(path[len(STATUS_PREFIX) :]))
+            elif path.startswith(FILES_PREFIX):
+                self._file(unquote(path[len(FILES_PREFIX) :]))
+            else:
+                self._json(404, {"code": 404, "description": "Not found"})
+
+        def _public(self, path: str) -> None:
+            if path == "/redirect":
+                target = parse_qs(urlsplit(self.path).query).get("to", [""])[0]
+                self.send_response(302)
+                self.send_header("Location", target)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            elif path.startswith(PUBLIC_PREFIX):
+                self._file(unquote(path[len(PUBLIC_PREFIX) :]))
+            else:
+                self._json(404, {"code": 404, "description": "Not found"})
+
+        def _status(self, request_id: str) -> None:
+            if sim.delay_seconds:
+                sim.wait_released(sim.delay_seconds)
+            step = sim.next_step(request_id)
+            if step is None:
+                self._json(200, {"code": "1010", "description": "The request was not processed."})
+            elif step.action == "json":
+                self._json(step.status, step.body, step.headers)
+            elif step.action == "raw":
+                self._send(step.status, step.body, step.headers)
+            elif step.action == "reset":
+                self._reset()
+            elif step.action == "hang":
+                sim.wait_released(30.0)
+                self._reset()
+
+        def _file(self, name: str) -> None:
+            spec, fault = sim.take_fault(name)
+            if spec is None:
+                self._json(404, {"code": 404, "description": "No such file"})
+                return
+            if fault == "500":
+                self._send(500, b"<html><body>Internal Server Error</body></html>", (("Content-Type", "text/html"),))
+                return
+            if fault == "reset":
+                self._reset()
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/csv")
+            self.send_header("Content-Length", str(spec.length))
+            self.end_headers()
+            limit = spec.length // 2 if fault == "truncate" else spec.length
+            sent = 0
+            for chunk in spec.body():
+                part = chunk[: max(0, limit - sent)]
+                if part:
+                    self.wfile.write(part)
+                    sent += len(part)
+                if sent >= limit:
+                    break
+            if fault == "truncate":
+                self.wfile.flush()
+                self._reset()
+
+        def _json(self, status: int, body: Any, headers: tuple[tuple[str, str], ...] = ()) -> None:
+            data = json.dumps(body).encode()
+            self._send(status, data, (("Content-Type", "application/json"), *headers))
+
+        def _send(self, status: int, data: bytes, headers: tuple[tuple[str, str], ...] = ()) -> None:
+            self.send_response(status)
+            for name, value in headers:
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _reset(self) -> None:
+            """Close with RST: the client sees a connection reset, not a clean end."""
+            self.close_connection = True
+            try:
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.connection.close()
+            except OSError:
+                pass
+
+    return Handler

@@ -1,0 +1,190 @@
+"""The local AWS: a moto server on 127.0.0.1 and the stack's resources, named as the template names them.
+
+moto's CloudFormation drops properties silently, so the resources are created here with boto3 to match
+template.yaml (the template tests check that the two agree on keys, index and TTL).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+REGION = "eu-west-1"
+STACK = "profile-poller-local"
+# logical id in template.yaml -> physical name locally (make invoke resolves !Ref with this)
+LOCAL_NAMES = {
+    "RequestsTable": f"{STACK}-requests",
+    "ArchiveBucket": f"{STACK}-archive",
+    "OutcomesTopic": f"{STACK}-outcomes",
+    "ApiKeySecret": f"{STACK}/api-key",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def aws_env(endpoint: str) -> dict[str, str]:
+    """What boto3 needs to talk to moto: the endpoint and throwaway credentials."""
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's dummy credentials
+        "AWS_SESSION_TOKEN": "testing",
+    }
+
+
+def _wait_listening(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)  # waiting for a server process to start, not timing a test
+    raise RuntimeError(f"moto server did not listen on port {port} within {timeout}s")
+
+
+@contextmanager
+def moto_server(separate_process: bool = False) -> Iterator[str]:
+    """Yield the endpoint of a fresh moto server; in its own process when asked (benchmarks)."""
+    if separate_process:
+        port = free_port()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            _wait_listening(port)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+        return
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per AWS call otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@dataclass
+class LocalStack:
+    endpoint: str
+    table: str
+    bucket: str
+    topic_arn: str
+    secret_id: str
+    queue_url: str | None = None
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION, **_creds())
+
+    def function_env(self, api_base_url: str, file_hosts: str = "", **overrides: str) -> dict[str, str]:
+        """The function's environment as the template sets it, pointed at the local resources."""
+        env = {
+            "TABLE_NAME": self.table,
+            "BUCKET_NAME": self.bucket,
+            "TOPIC_ARN": self.topic_arn,
+            "SECRET_ID": self.secret_id,
+            "API_BASE_URL": api_base_url,
+            "FILE_HOSTS": file_hosts,
+            "ALLOW_PLAIN_HTTP": "true",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_NAMESPACE": "ProfilePoller",
+        }
+        env.update(overrides)
+        return env
+
+
+def _creds() -> dict[str, str]:
+    return {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}  # noqa: S106
+
+
+def create_stack(endpoint: str, api_key: str, base_url: str = "", subscribe_queue: bool = True) -> LocalStack:
+    """Create the table (sparse due index, TTL), bucket, topic, secret and an SQS subscriber."""
+    def client(service: str) -> Any:
+        return boto3.client(service, endpoint_url=endpoint, region_name=REGION, **_creds())
+
+    table = LOCAL_NAMES["RequestsTable"]
+    ddb = client("dynamodb")
+    ddb.create_table(
+        TableName=table,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "request_id", "AttributeType": "S"},
+            {"AttributeName": "due_shard", "AttributeType": "S"},
+            {"AttributeName": "next_check_at", "AttributeType": "N"},
+        ],
+        KeySchema=[{"AttributeName": "request_id", "KeyType": "HASH"}],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "due",
+                "KeySchema": [
+                    {"AttributeName": "due_shard", "KeyType": "HASH"},
+                    {"AttributeName": "next_check_at", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ],
+    )
+    ddb.update_time_to_live(TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"})
+    bucket = LOCAL_NAMES["ArchiveBucket"]
+    client("s3").create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    topic_arn = client("sns").create_topic(Name=LOCAL_NAMES["OutcomesTopic"])["TopicArn"]
+    secret_value = json.dumps({"api_key": api_key, "base_url": base_url} if base_url else {"api_key": api_key})
+    secret_arn = client("secretsmanager").create_secret(Name=LOCAL_NAMES["ApiKeySecret"], SecretString=secret_value)[
+        "ARN"
+    ]
+    stack = LocalStack(endpoint, table, bucket, topic_arn, secret_arn)
+    if subscribe_queue:
+        stack.queue_url = subscribe(stack, f"{STACK}-subscriber", None)
+    return stack
+
+
+def subscribe(stack: LocalStack, queue_name: str, filter_policy: dict[str, Any] | None) -> str:
+    """An SQS queue subscribed to the outcomes topic (raw delivery off: the SNS envelope arrives)."""
+    sqs = stack.client("sqs")
+    url: str = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    attributes = {"FilterPolicy": json.dumps(filter_policy)} if filter_policy else {}
+    stack.client("sns").subscribe(TopicArn=stack.topic_arn, Protocol="sqs", Endpoint=arn, Attributes=attributes)
+    return url
+
+
+def drain(stack: LocalStack, queue_url: str) -> list[dict[str, Any]]:
+    """Every SNS envelope waiting in the queue (deleted as read)."""
+    sqs = stack.client("sqs")
+    messages: list[dict[str, Any]] = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+        if not batch:
+            return messages
+        for message in batch:
+            messages.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def apply_env(values: dict[str, str]) -> None:
+    os.environ.update(values)
