@@ -44,7 +44,7 @@ def aws_env(endpoint: str) -> dict[str, str]:
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
         "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's dummy credentials
+        "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SESSION_TOKEN": "testing",
     }
 
@@ -98,8 +98,8 @@ class LocalStack:
     secret_id: str
     queue_url: str | None = None
 
-    def client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION, **_creds())
+    def client(self, service: Any) -> Any:
+        return _client(self.endpoint, service)
 
     def function_env(self, api_base_url: str, file_hosts: str = "", **overrides: str) -> dict[str, str]:
         """The function's environment as the template sets it, pointed at the local resources."""
@@ -119,13 +119,14 @@ class LocalStack:
 
 
 def _creds() -> dict[str, str]:
-    return {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}  # noqa: S106
+    return {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
 def create_stack(endpoint: str, api_key: str, base_url: str = "", subscribe_queue: bool = True) -> LocalStack:
     """Create the table (sparse due index, TTL), bucket, topic, secret and an SQS subscriber."""
+
     def client(service: str) -> Any:
-        return boto3.client(service, endpoint_url=endpoint, region_name=REGION, **_creds())
+        return _client(endpoint, service)
 
     table = LOCAL_NAMES["RequestsTable"]
     ddb = client("dynamodb")
