@@ -118,8 +118,14 @@ class LocalStack:
         return env
 
 
-def _creds() -> dict[str, str]:
-    return {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+def _client(endpoint: str, service: Any) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
 
 
 def create_stack(endpoint: str, api_key: str, base_url: str = "", subscribe_queue: bool = True) -> LocalStack:
