@@ -25,12 +25,14 @@ def parse_secret(value: object, base_url_override: str, allow_plain_http: bool) 
         raise CredentialsError("the secret is empty")
     text = value.strip()
     base_url = ""
-    if text.startswith("{"):
+    if text[0] in '{["':
         try:
             data: Any = json.loads(text)
         except ValueError:
             raise CredentialsError("the secret looks like JSON but does not parse") from None
-        key = data.get("api_key") if isinstance(data, dict) else None
+        if not isinstance(data, dict):
+            raise CredentialsError("the secret's JSON must be an object with 'api_key'")
+        key = data.get("api_key")
         if not isinstance(key, str) or not key.strip():
             raise CredentialsError("the secret's JSON has no non-empty string 'api_key'")
         text = key.strip()

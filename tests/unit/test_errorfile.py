@@ -1,0 +1,65 @@
+"""The error-file parser: quoting variants, spaces, CRLF, header-only, chunk boundaries, broken input."""
+
+from __future__ import annotations
+
+import pytest
+
+from profile_poller.errorfile import ErrorFileParser, parse_error_file
+
+SAMPLE = (
+    b"Code, Description, Index\r\n"
+    b'3005, "Invalid Profile ID", 1\r\n'
+    b'123 , "Failed, with a comma" , 2\r\n'
+    b'7031, "He said \\"no\\"", 3\r\n'
+    b'7031, "She said ""yes""", 4\r\n'
+)
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 64, 65536])
+def test_counts_and_first_rows_whatever_the_chunking(chunk: int) -> None:
+    summary = parse_error_file(SAMPLE, chunk_size=chunk)
+    assert summary.error_count == 4
+    assert summary.errors_by_code == {"3005": 1, "123": 1, "7031": 2}
+    assert [r.description for r in summary.first_rows] == [
+        "Invalid Profile ID", "Failed, with a comma", 'He said "no"', 'She said "yes"']
+    assert [r.index for r in summary.first_rows] == ["1", "2", "3", "4"]
+    assert summary.problem is None
+
+
+def test_header_only_file_has_zero_errors() -> None:
+    summary = parse_error_file(b"Code, Description, Index\r\n")
+    assert summary.error_count == 0 and summary.errors_by_code == {}
+
+
+def test_empty_file_has_zero_errors() -> None:
+    assert parse_error_file(b"").error_count == 0
+
+
+def test_no_trailing_newline_and_bom_and_lf_only() -> None:
+    summary = parse_error_file(b'\xef\xbb\xbfCode,Description,Index\n3005,"x",1\n1001,"y",2')
+    assert summary.errors_by_code == {"3005": 1, "1001": 1}
+
+
+def test_quoted_description_spanning_lines() -> None:
+    summary = parse_error_file(b'Code,Description,Index\r\n3005,"line one\r\nline two",7\r\n', chunk_size=5)
+    assert summary.error_count == 1 and summary.first_rows[0].index == "7"
+
+
+def test_only_the_first_ten_rows_are_kept_but_all_are_counted() -> None:
+    body = b"Code,Description,Index\r\n" + b"".join(b'3005,"bad",%d\r\n' % i for i in range(1000))
+    summary = parse_error_file(body, chunk_size=100)
+    assert summary.error_count == 1000 and len(summary.first_rows) == 10
+
+
+@pytest.mark.parametrize("body", [b'Code,Description,Index\r\n3005,"never closed,1\r\n',
+                                  b"Code,Description,Index\r\njust-one-field\r\n"])
+def test_broken_csv_gives_unknown_counts_not_a_crash(body: bytes) -> None:
+    summary = parse_error_file(body)
+    assert summary.error_count is None and summary.problem
+
+
+def test_feeding_after_a_problem_is_harmless() -> None:
+    parser = ErrorFileParser()
+    parser.feed(b"Code,Description,Index\r\nonly\r\n")
+    parser.feed(b'3005,"x",1\r\n')
+    assert parser.finish().error_count is None

@@ -1,0 +1,106 @@
+"""Invocation events, the SNS message contract and its JSON Schema, and the secret's format."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from profile_poller.events import InvalidEvent, parse_event
+from profile_poller.message import build_message
+from profile_poller.model import ErrorRow, Kind, Outcome, Status, StoredFile
+from profile_poller.ports import Credentials, CredentialsError
+from profile_poller.secrets import parse_secret
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA = json.loads((ROOT / "layers/shared/profile_poller/outcome-message.schema.json").read_text())
+
+
+def test_both_sample_events_start_a_sweep() -> None:
+    schedule = parse_event(json.loads((ROOT / "events/schedule.json").read_text()))
+    classic = parse_event(json.loads((ROOT / "events/scheduled-event.json").read_text()))
+    assert schedule.source == "profile-poller.schedule" and schedule.execution_id is None  # placeholders unsubstituted
+    assert classic.source == "aws.events" and classic.scheduled_time == "2026-11-27T05:00:00Z"
+
+
+@pytest.mark.parametrize("event", [None, [], "sweep", 3, {}, {"source": "aws.s3"}, {"action": "sweep"},
+                                   {"source": "profile-poller.schedule", "action": "sweep", "pad": "x" * 70_000}])
+def test_other_events_are_refused_clearly(event: object) -> None:
+    with pytest.raises(InvalidEvent, match="event"):
+        parse_event(event)
+
+
+def outcome(**changes: object) -> Outcome:
+    base = {
+        "request_id": "r1", "status": Status.COMPLETED, "kind": Kind.UPDATE, "submitted_at": 1_800_000_000,
+        "finished_at": 1_800_000_600, "attempts": 3, "update_count": 40, "error_count": 2,
+        "errors_by_code": {"3005": 2},
+        "first_errors": (ErrorRow("3005", "Invalid Profile ID", "1"), ErrorRow("3005", "Invalid Profile ID", "9")),
+        "files": (StoredFile("error-file", "/f/e.csv", "s3://b/p/2027/01/15/r1/error-file.csv", 99, "a" * 64),),
+    }
+    base.update(changes)
+    return Outcome(**base)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("o", [
+    outcome(),
+    outcome(error_count=0, errors_by_code={}, first_errors=()),
+    outcome(status=Status.FAILED, api_code="3005", api_description="Invalid Profile ID", files=(), error_count=None,
+            errors_by_code={}, first_errors=(), update_count=None, reason="the API answered code 3005"),
+    outcome(status=Status.EXPIRED, kind=Kind.UNKNOWN, files=(), error_count=None, errors_by_code={}, first_errors=(),
+            update_count=None, reason="no final answer"),
+])
+def test_messages_validate_against_the_schema(o: Outcome) -> None:
+    message = build_message(o)
+    body = json.loads(message.body)
+    jsonschema.validate(body, SCHEMA, format_checker=jsonschema.FormatChecker())
+    assert body["event_id"] == f"r1:{o.status.value}" == message.event_id
+    assert message.attributes["status"] == o.status.value and message.attributes["kind"] == o.kind.value
+    assert len(message.subject) <= 100
+
+
+def test_has_errors_attribute() -> None:
+    assert build_message(outcome()).attributes["has_errors"] == "true"
+    assert build_message(outcome(error_count=0, errors_by_code={}, first_errors=())).attributes["has_errors"] == "false"
+    assert build_message(outcome(status=Status.FAILED, files=())).attributes["has_errors"] == "true"
+    unknown = outcome(error_count=None, errors_by_code={}, first_errors=())  # an error file we could not parse
+    assert build_message(unknown).attributes["has_errors"] == "true"
+
+
+def test_subject_stays_short_and_printable() -> None:
+    subject = build_message(outcome(request_id="x" * 128 + "\n")).subject
+    assert len(subject) == 100 and "\n" not in subject
+
+
+def test_schema_rejects_a_message_missing_event_id() -> None:
+    body = json.loads(build_message(outcome()).body)
+    del body["event_id"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(body, SCHEMA)
+
+
+def test_secret_json_bare_and_override() -> None:
+    assert parse_secret('{"api_key": "k1", "base_url": "https://t.example"}', "", False) == Credentials(
+        "k1", "https://t.example")
+    assert parse_secret("  k2\n", "https://o.example", False) == Credentials("k2", "https://o.example")
+    assert parse_secret('{"api_key": "k3", "base_url": "https://t.example"}', "https://o.example", False).base_url == (
+        "https://o.example")
+
+
+@pytest.mark.parametrize("value", ["", "{not json", '{"api_key": ""}', '{"key": "x"}', "two words", '["k"]'])
+def test_bad_secrets_fail_without_echoing_the_value(value: str) -> None:
+    with pytest.raises(CredentialsError) as caught:
+        parse_secret(value, "https://t.example", False)
+    assert "two words" not in str(caught.value)
+
+
+def test_secret_without_any_base_url_is_refused() -> None:
+    with pytest.raises(CredentialsError, match="API_BASE_URL"):
+        parse_secret("k", "", False)
+
+
+def test_credentials_repr_hides_the_key() -> None:
+    assert "s3cr3t" not in repr(Credentials("s3cr3t", "https://t.example"))
+    assert "s3cr3t" not in str(Credentials("s3cr3t", "https://t.example"))

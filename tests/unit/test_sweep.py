@@ -1,0 +1,315 @@
+"""The sweep with in-memory fakes: what happens to each request for each kind of answer."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pytest
+
+from profile_poller.config import Settings
+from profile_poller.ports import FileRefused, TransportError
+from profile_poller.sweep import Sweep, SweepDeps
+from tests.fakes import FakeApi, FakeArchive, FakeClock, FakeFile, FakeKeys, FakeNotifier, FakeStore, json_response
+
+PENDING = json_response(200, '{"code": "1010", "description": "The request was not processed."}')
+BASE = Settings(table_name="t", bucket_name="b", topic_arn="arn:topic", secret_id="s", concurrency=4,
+                rate_limit_per_second=1000, archive_prefix="p")
+ERRORS = b'Code, Description, Index\r\n3005, "Invalid Profile ID", 1\r\n7031, "say \\"hi\\"", 2\r\n'
+
+
+@dataclass
+class World:
+    clock: FakeClock
+    store: FakeStore
+    api: FakeApi
+    keys: FakeKeys
+    archive: FakeArchive
+    notifier: FakeNotifier
+    settings: Settings = BASE
+    remaining_ms: int = 600_000
+
+    def sweep(self, owner: str = "owner-1", **overrides: Any) -> dict[str, Any]:
+        settings = replace(self.settings, **overrides)
+        deps = SweepDeps(self.store, self.api, self.keys, self.archive, self.notifier, self.clock,
+                         self.clock.sleep, random.Random(7))
+        return Sweep(settings, deps, owner, lambda: self.remaining_ms).run().as_dict()
+
+    def register(self, *ids: str, age: int = 0, **extra: Any) -> None:
+        for rid in ids:
+            self.store.put_pending(rid, int(self.clock()) - age, **extra)
+
+    def status(self, rid: str) -> str:
+        return str(self.store.items[rid]["status"])
+
+    def published(self, rid: str) -> list[Any]:
+        return [o for o in self.notifier.published if o.request_id == rid]
+
+
+@pytest.fixture
+def world() -> World:
+    return World(FakeClock(), FakeStore(), FakeApi(), FakeKeys("key-1"), FakeArchive(), FakeNotifier())
+
+
+def test_still_pending_request_is_rescheduled_with_backoff_and_lease_dropped(world: World) -> None:
+    # Given a request the API has not finished
+    world.register("r1")
+    world.api.answers["r1"] = [PENDING]
+    # When a sweep runs
+    summary = world.sweep()
+    # Then it stays pending, unleased, due again within the backoff window, with one attempt counted
+    item = world.store.items["r1"]
+    assert summary["still_pending"] == 1
+    assert item["status"] == "PENDING" and "lease_owner" not in item
+    assert world.clock() <= item["next_check_at"] <= world.clock() + BASE.backoff_base_seconds * 2
+    assert item["attempts"] == 1 and item["transient_errors"] == 0
+    assert world.notifier.published == []
+
+
+def test_finished_update_archives_error_file_counts_codes_and_publishes_before_transition(world: World) -> None:
+    world.register("r1", kind="update")
+    world.api.answers["r1"] = [json_response(200, '{"error-file": "/files/e.csv", "update-count": "42"}')]
+    world.api.files["/files/e.csv"] = [FakeFile(ERRORS)]
+    summary = world.sweep()
+    [outcome] = world.published("r1")
+    assert summary["completed"] == 1 and summary["bytes_archived"] == len(ERRORS)
+    assert outcome.update_count == 42 and outcome.error_count == 2
+    assert outcome.errors_by_code == {"3005": 1, "7031": 1}
+    assert outcome.first_errors[1].description == 'say "hi"'
+    [stored] = outcome.files
+    key = stored.s3_uri.removeprefix("s3://archive/")
+    assert world.archive.objects[key] == ERRORS
+    assert world.archive.metadata[key]["sha256"] == stored.sha256
+    assert key.endswith("/r1/error-file.csv") and key.startswith("p/")
+    item = world.store.items["r1"]
+    assert item["status"] == "COMPLETED" and "due_shard" not in item
+    assert item["outcome"]["error_count"] == 2
+    assert item["expires_at"] == item["finished_at"] + BASE.retention_days * 86400
+
+
+def test_finished_get_without_kind_is_inferred_and_has_no_error_count(world: World) -> None:
+    world.register("g1")
+    world.api.answers["g1"] = [json_response(200, '{"file": "https://tenant.example/out/profiles.json"}')]
+    world.api.files["https://tenant.example/out/profiles.json"] = [FakeFile(b"[]")]
+    world.sweep()
+    [outcome] = world.published("g1")
+    assert outcome.kind.value == "get" and outcome.error_count is None and not outcome.has_errors
+    assert outcome.files[0].s3_uri.endswith("/g1/file.json")
+
+
+@pytest.mark.parametrize("code", ["3005", 7031, "1001"])
+def test_terminal_codes_fail_the_request_with_the_api_code(world: World, code: object) -> None:
+    world.register("r1")
+    world.api.answers["r1"] = [json_response(200, f'{{"code": {code!r}, "description": "nope"}}'.replace("'", '"'))]
+    world.sweep()
+    [outcome] = world.published("r1")
+    assert world.status("r1") == "FAILED"
+    assert outcome.api_code == str(code) and outcome.api_description == "nope"
+
+
+def test_transient_errors_count_up_then_fail_after_the_limit(world: World) -> None:
+    world.register("r1")
+    world.api.answers["r1"] = [TransportError("ReadTimeout talking to tenant.example")]
+    for sweep in range(3):
+        world.sweep(max_transient_errors=3)
+        world.clock.advance(10_000)
+        if sweep < 2:
+            assert world.status("r1") == "PENDING"
+            assert world.store.items["r1"]["transient_errors"] == sweep + 1
+    assert world.status("r1") == "FAILED"
+    [outcome] = world.published("r1")
+    assert "3 transient errors in a row" in (outcome.reason or "") and "ReadTimeout" in (outcome.reason or "")
+
+
+def test_a_pending_answer_resets_the_transient_error_streak(world: World) -> None:
+    world.register("r1")
+    world.api.answers["r1"] = [json_response(500, "<html>oops</html>"), PENDING]
+    world.sweep()
+    assert world.store.items["r1"]["transient_errors"] == 1
+    world.clock.advance(10_000)
+    world.sweep()
+    assert world.store.items["r1"]["transient_errors"] == 0
+
+
+def test_request_older_than_max_age_expires_on_a_pending_answer(world: World) -> None:
+    world.register("old", age=BASE.max_age_seconds + 1)
+    world.register("young", age=10)
+    summary = world.sweep()
+    assert summary["expired"] == 1
+    assert world.status("old") == "EXPIRED" and world.status("young") == "PENDING"
+    assert world.published("old")[0].event_id == "old:EXPIRED"
+
+
+def test_an_old_request_that_finished_is_completed_not_expired(world: World) -> None:
+    world.register("old", age=BASE.max_age_seconds * 2)
+    world.api.answers["old"] = [json_response(200, '{"update-count": 3}')]
+    world.sweep()
+    assert world.status("old") == "COMPLETED"
+
+
+def test_throttle_stops_asking_without_sleeping_and_honours_retry_after(world: World) -> None:
+    world.register(*[f"r{i}" for i in range(20)])
+    world.api.answers["r0"] = [json_response(429, '{"code": 429}', {"Retry-After": "120"})]
+    summary = world.sweep(concurrency=1)
+    assert summary["throttled"] == 1 and summary["stopped"] == "throttled by the API (429)"
+    assert world.store.items["r0"]["next_check_at"] == int(world.clock()) + 120
+    asked = {rid for rid, _ in world.api.asked}
+    assert asked == {"r0"}  # nobody else was asked in this sweep
+    untouched = [i for rid, i in world.store.items.items() if rid != "r0"]
+    assert all(i["next_check_at"] == 0 and "lease_owner" not in i for i in untouched)  # still due, unleased
+    assert world.clock.slept < 1.0  # the 120 s were not slept
+
+
+@pytest.mark.parametrize(("status", "body"), [(401, '{"code": 430}'), (405, '{"code": 405}')])
+def test_systemic_answers_stop_the_sweep_and_blame_no_request(world: World, status: int, body: str) -> None:
+    world.register("a", "b", "c")
+    for rid in "abc":
+        world.api.answers[rid] = [json_response(status, body)]
+    summary = world.sweep(concurrency=1)
+    assert summary["systemic"] == 1 and "systemic" in summary["stopped"]
+    assert all(i["status"] == "PENDING" and "lease_owner" not in i for i in world.store.items.values())
+    assert all(i.get("transient_errors", 0) == 0 and i.get("attempts", 0) == 0 for i in world.store.items.values())
+    assert world.notifier.published == []
+
+
+def test_rotated_key_is_reread_once_and_the_request_retried(world: World) -> None:
+    # Given the secret now holds key-2 while the cache still says key-1 (the API retired key-1)
+    world.keys = FakeKeys("key-1", "key-2")
+    world.api.valid_keys = {"key-2"}
+    world.register("r1", "r2", "r3")
+    for rid in ("r1", "r2", "r3"):
+        world.api.answers[rid] = [json_response(200, '{"update-count": 1}')]
+    summary = world.sweep(concurrency=1)
+    assert summary["completed"] == 3 and summary["systemic"] == 0
+    assert world.keys.refreshes == 1
+    assert [k for _, k in world.api.asked] == ["key-1", "key-2", "key-2", "key-2"]
+
+
+def test_a_key_still_rejected_after_the_reread_is_systemic(world: World) -> None:
+    world.api.valid_keys = {"other"}
+    world.register("r1", "r2")
+    summary = world.sweep(concurrency=1)
+    assert summary["systemic"] == 1 and world.keys.refreshes == 1
+    assert all(i["status"] == "PENDING" and "lease_owner" not in i for i in world.store.items.values())
+
+
+def test_unreadable_secret_stops_the_sweep_and_keeps_every_request(world: World) -> None:
+    world.keys.broken = True
+    world.register("r1")
+    summary = world.sweep()
+    assert summary["systemic"] == 1 and "API key unavailable" in summary["stopped"]
+    assert world.store.items["r1"]["status"] == "PENDING" and "lease_owner" not in world.store.items["r1"]
+
+
+def test_lost_claim_race_skips_the_item(world: World) -> None:
+    world.register("r1", "r2")
+
+    def rival_claims(rid: str) -> None:
+        if rid == "r1":
+            world.store.items["r1"].update(lease_owner="rival", lease_until=int(world.clock()) + 900)
+
+    world.store.before_claim = rival_claims
+    summary = world.sweep()
+    assert summary["lost_races"] == 1 and summary["claimed"] == 1
+    assert world.store.items["r1"]["lease_owner"] == "rival"
+    assert [rid for rid, _ in world.api.asked] == ["r2"]
+
+
+def test_expired_lease_of_a_dead_sweep_is_taken_over(world: World) -> None:
+    world.register("r1", lease_owner="dead", lease_until=int(world.clock()) - 1)
+    world.api.answers["r1"] = [json_response(200, '{"update-count": 1}')]
+    world.sweep()
+    assert world.status("r1") == "COMPLETED"
+
+
+def test_time_budget_stops_claiming(world: World) -> None:
+    world.register("r1", "r2")
+    world.remaining_ms = BASE.time_margin_seconds * 1000 - 1
+    summary = world.sweep()
+    assert summary["claimed"] == 0 and summary["stopped"].startswith("time budget")
+    assert world.api.asked == []
+
+
+def test_invalid_request_id_fails_without_any_api_call(world: World) -> None:
+    world.register("../etc/passwd")
+    summary = world.sweep()
+    assert summary["failed"] == 1 and world.api.asked == []
+    [outcome] = world.published("../etc/passwd")
+    assert "invalid request-id" in (outcome.reason or "")
+
+
+def test_truncated_download_leaves_no_object_and_is_retried(world: World) -> None:
+    world.register("r1")
+    world.api.answers["r1"] = [json_response(200, '{"error-file": "/e.csv", "update-count": 1}')]
+    world.api.files["/e.csv"] = [FakeFile(ERRORS, fail_after=20), FakeFile(ERRORS)]
+    first = world.sweep()
+    assert first["transient_errors"] == 1 and world.archive.objects == {}
+    assert world.status("r1") == "PENDING" and "broke off" in world.store.items["r1"]["last_error"]
+    world.clock.advance(10_000)
+    world.sweep()
+    assert world.status("r1") == "COMPLETED" and len(world.archive.objects) == 1
+
+
+def test_short_body_against_content_length_is_a_truncation(world: World) -> None:
+    world.register("r1")
+    world.api.answers["r1"] = [json_response(200, '{"file": "/f.csv"}')]
+    world.api.files["/f.csv"] = [FakeFile(b"abc", content_length=10)]
+    world.sweep()
+    assert world.archive.objects == {}
+    assert "truncated download" in world.store.items["r1"]["last_error"]
+
+
+def test_refused_file_fails_the_request_with_the_reason(world: World) -> None:
+    world.register("r1")
+    world.api.answers["r1"] = [json_response(200, '{"file": "http://169.254.169.254/latest", "update-count": 2}')]
+    world.api.files["http://169.254.169.254/latest"] = [FileRefused("file host '169.254.169.254' is not allowed")]
+    world.sweep()
+    [outcome] = world.published("r1")
+    assert outcome.status.value == "FAILED" and "169.254.169.254" in (outcome.reason or "")
+    assert outcome.update_count == 2
+
+
+def test_file_over_the_cap_is_not_copied(world: World) -> None:
+    world.register("r1")
+    world.api.answers["r1"] = [json_response(200, '{"file": "/big.csv"}')]
+    world.api.files["/big.csv"] = [FakeFile(b"x" * 100)]
+    world.sweep(max_file_bytes=50)
+    assert world.archive.objects == {} and world.status("r1") == "FAILED"
+    assert "MAX_FILE_BYTES" in (world.published("r1")[0].reason or "")
+
+
+def test_publish_failure_keeps_the_request_pending_and_it_is_published_later(world: World) -> None:
+    world.register("r1")
+    world.api.answers["r1"] = [json_response(200, '{"update-count": 5}')]
+    world.notifier.fail_next = 1
+    summary = world.sweep()
+    assert summary["publish_failures"] == 1 and world.status("r1") == "PENDING"
+    world.sweep()
+    assert world.status("r1") == "COMPLETED" and len(world.published("r1")) == 1
+
+
+def test_outcomes_are_published_in_batches_of_ten(world: World) -> None:
+    ids = [f"r{i:02d}" for i in range(23)]
+    world.register(*ids)
+    for rid in ids:
+        world.api.answers[rid] = [json_response(200, '{"code": 3005}')]
+    summary = world.sweep()
+    assert summary["failed"] == 23 and world.notifier.calls == 3
+
+
+def test_overlapping_sweeps_settle_each_request_once(world: World) -> None:
+    ids = [f"r{i}" for i in range(30)]
+    world.register(*ids)
+    for rid in ids:
+        world.api.answers[rid] = [json_response(200, '{"update-count": 1}')]
+    world.sweep(owner="a")
+    world.sweep(owner="b")
+    assert sorted(o.request_id for o in world.notifier.published) == sorted(ids)
+
+
+def test_the_rate_limit_spaces_calls_without_real_sleeping(world: World) -> None:
+    world.register(*[f"r{i}" for i in range(11)])
+    world.sweep(rate_limit_per_second=2, concurrency=1)
+    assert len(world.api.asked) == 11
+    assert world.clock.slept == pytest.approx(5.0, abs=0.01)  # 1 token at start, then 10 calls at 2/s
