@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 EVENT ?= events/schedule.json
 
-.PHONY: venv test lint demo invoke clean
+.PHONY: venv test lint demo invoke local-stack clean
 
 venv: $(VENV)/.installed
 
@@ -28,6 +28,9 @@ demo: venv
 
 invoke: venv
 	$(PY) -m local.invoke $(EVENT)
+
+local-stack: venv
+	$(PY) -m local.serve
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .demo

@@ -98,6 +98,14 @@ class Call:
     host: str
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients that hang up mid-answer (timeouts, resets) are part of the script, not errors."""
+
+
 class Simulator:
     def __init__(self, valid_keys: set[str] | None = None, host: str = "127.0.0.1") -> None:
         self.valid_keys = set(valid_keys or {"sim-key"})
@@ -109,11 +117,8 @@ class Simulator:
         self.delay_seconds = 0.0  # answer every status call after this long (benchmarks)
         self._lock = threading.Lock()
         self._release = threading.Event()
-        self._api = ThreadingHTTPServer((host, 0), _handler(self, api=True))
-        self._files = ThreadingHTTPServer((host, 0), _handler(self, api=False))
-        for server in (self._api, self._files):
-            server.daemon_threads = True
-            server.request_queue_size = 128
+        self._api = _QuietServer((host, 0), _handler(self, api=True))
+        self._files = _QuietServer((host, 0), _handler(self, api=False))
         self._threads: list[threading.Thread] = []
 
     # -- lifecycle -----------------------------------------------------------------------------

@@ -31,6 +31,15 @@ LOCAL_NAMES = {
 }
 
 
+ACCOUNT = "123456789012"  # moto's default account
+
+
+def local_ref(logical_id: str) -> str:
+    """What `!Ref` returns for a resource of the local stack (an ARN for the topic, a name elsewhere)."""
+    name = LOCAL_NAMES[logical_id]
+    return f"arn:aws:sns:{REGION}:{ACCOUNT}:{name}" if logical_id == "OutcomesTopic" else name
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

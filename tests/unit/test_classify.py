@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from profile_poller.classify import (
     ApiResponse,
     Failed,
@@ -26,11 +25,24 @@ def answer(status: int, body: str | bytes, **headers: str) -> ApiResponse:
 
 @pytest.mark.parametrize("code", ['"1010"', "1010", "1010.0"])
 def test_200_1010_is_still_pending(code: str) -> None:
-    assert classify(answer(200, f'{{"code": {code}, "description": "The request was not processed."}}'), NOW) == Pending()
+    assert (
+        classify(answer(200, f'{{"code": {code}, "description": "The request was not processed."}}'), NOW) == Pending()
+    )
 
 
-@pytest.mark.parametrize(("status", "code"), [(200, "3005"), (400, "3005"), (200, "7031"), (404, "7031"),
-                                              (200, "1001"), (400, "1001"), (200, "102"), (200, "1020")])
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [
+        (200, "3005"),
+        (400, "3005"),
+        (200, "7031"),
+        (404, "7031"),
+        (200, "1001"),
+        (400, "1001"),
+        (200, "102"),
+        (200, "1020"),
+    ],
+)
 @pytest.mark.parametrize("as_number", [True, False])
 def test_terminal_codes_fail_the_request(status: int, code: str, as_number: bool) -> None:
     raw = code if as_number else f'"{code}"'
@@ -48,8 +60,9 @@ def test_401_430_is_systemic() -> None:
     assert isinstance(verdict, Systemic) and verdict.code == "430"
 
 
-@pytest.mark.parametrize(("status", "body"), [(401, '{"code": "498"}'), (498, '{"code": 498}'),
-                                              (498, "<html/>"), (401, "")])
+@pytest.mark.parametrize(
+    ("status", "body"), [(401, '{"code": "498"}'), (498, '{"code": 498}'), (498, "<html/>"), (401, "")]
+)
 def test_498_and_other_401s_ask_for_a_key_reread(status: int, body: str) -> None:
     assert isinstance(classify(answer(status, body), NOW), KeyRejected)
 
@@ -75,15 +88,20 @@ def test_retry_after_as_http_date() -> None:
     assert parse_retry_after(None, NOW) is None
 
 
-@pytest.mark.parametrize(("status", "body"), [(499, '{"code": 499, "description": "Request failed"}'),
-                                              (500, '{"code": 500, "description": "Internal server error"}'),
-                                              (502, "<html><h1>Bad Gateway</h1></html>"),
-                                              (503, ""),
-                                              (200, "not json"),
-                                              (200, "[1, 2]"),
-                                              (200, '{"code": 9999, "description": "new"}'),
-                                              (200, '{"hello": "world"}'),
-                                              (200, b"\xff\xfe\x00")])
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (499, '{"code": 499, "description": "Request failed"}'),
+        (500, '{"code": 500, "description": "Internal server error"}'),
+        (502, "<html><h1>Bad Gateway</h1></html>"),
+        (503, ""),
+        (200, "not json"),
+        (200, "[1, 2]"),
+        (200, '{"code": 9999, "description": "new"}'),
+        (200, '{"hello": "world"}'),
+        (200, b"\xff\xfe\x00"),
+    ],
+)
 def test_transient_answers(status: int, body: str | bytes) -> None:
     assert isinstance(classify(answer(status, body), NOW), Transient)
 

@@ -6,7 +6,6 @@ import random
 from decimal import Decimal
 
 import pytest
-
 from profile_poller.config import ConfigError, load_settings
 from profile_poller.model import InvalidRequestId, Kind, PendingRequest, archive_key, validate_request_id
 from profile_poller.pacing import backoff_seconds
@@ -16,8 +15,12 @@ REQUIRED = {"TABLE_NAME": "t", "BUCKET_NAME": "b", "TOPIC_ARN": "arn:aws:sns:eu-
 
 def test_defaults_match_the_documented_table() -> None:
     s = load_settings(REQUIRED)
-    assert (s.archive_prefix, s.api_base_url, s.file_hosts, s.allow_plain_http) == ("profile-requests", "", frozenset(),
-                                                                                    False)
+    assert (s.archive_prefix, s.api_base_url, s.file_hosts, s.allow_plain_http) == (
+        "profile-requests",
+        "",
+        frozenset(),
+        False,
+    )
     assert (s.concurrency, s.rate_limit_per_second, s.backoff_base_seconds, s.backoff_max_seconds) == (8, 10, 30, 1800)
     assert (s.max_age_seconds, s.max_transient_errors, s.lease_seconds, s.time_margin_seconds) == (172800, 10, 960, 30)
     assert (s.retention_days, s.due_shards, s.max_file_bytes) == (90, 1, 5 * 1024**3)
@@ -30,20 +33,33 @@ def test_missing_required_variable_is_named(missing: str) -> None:
         load_settings(env)
 
 
-@pytest.mark.parametrize(("name", "value"), [("CONCURRENCY", "lots"), ("CONCURRENCY", "0"),
-                                             ("ALLOW_PLAIN_HTTP", "maybe"), ("RATE_LIMIT_PER_SECOND", "nan"),
-                                             ("API_BASE_URL", "http://plain.example"),
-                                             ("API_BASE_URL", "https://user:pw@x.example"),
-                                             ("FILE_HOSTS", "https://files.example"),
-                                             ("FILE_HOSTS", "files.example:443")])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("CONCURRENCY", "lots"),
+        ("CONCURRENCY", "0"),
+        ("ALLOW_PLAIN_HTTP", "maybe"),
+        ("RATE_LIMIT_PER_SECOND", "nan"),
+        ("API_BASE_URL", "http://plain.example"),
+        ("API_BASE_URL", "https://user:pw@x.example"),
+        ("FILE_HOSTS", "https://files.example"),
+        ("FILE_HOSTS", "files.example:443"),
+    ],
+)
 def test_invalid_values_are_named(name: str, value: str) -> None:
     with pytest.raises(ConfigError, match=name):
         load_settings({**REQUIRED, name: value})
 
 
 def test_plain_http_base_only_when_allowed_and_hosts_are_normalised() -> None:
-    s = load_settings({**REQUIRED, "API_BASE_URL": "http://127.0.0.1:8080/", "ALLOW_PLAIN_HTTP": "true",
-                       "FILE_HOSTS": " Files.Example , cdn.example,"})
+    s = load_settings(
+        {
+            **REQUIRED,
+            "API_BASE_URL": "http://127.0.0.1:8080/",
+            "ALLOW_PLAIN_HTTP": "true",
+            "FILE_HOSTS": " Files.Example , cdn.example,",
+        }
+    )
     assert s.api_base_url == "http://127.0.0.1:8080"
     assert s.file_hosts == frozenset({"files.example", "cdn.example"})
 
@@ -53,8 +69,9 @@ def test_valid_request_ids(rid: str) -> None:
     assert validate_request_id(rid) == rid
 
 
-@pytest.mark.parametrize("rid", ["", ".", "..", "../x", "a/b", "a?b", "a#b", "a b", "a%2F", "-x", "x" * 129,
-                                 "x" * 10_000, "é", 42, None])
+@pytest.mark.parametrize(
+    "rid", ["", ".", "..", "../x", "a/b", "a?b", "a#b", "a b", "a%2F", "-x", "x" * 129, "x" * 10_000, "é", 42, None]
+)
 def test_invalid_request_ids(rid: object) -> None:
     with pytest.raises(InvalidRequestId):
         validate_request_id(rid)
@@ -69,8 +86,13 @@ def test_archive_keys_are_deterministic_and_dated_by_submission() -> None:
 
 
 def test_hand_written_items_are_read_leniently() -> None:
-    item = {"request_id": "r1", "kind": "UPDATE", "submitted_at": "123", "attempts": Decimal(4),
-            "transient_errors": "lots"}
+    item = {
+        "request_id": "r1",
+        "kind": "UPDATE",
+        "submitted_at": "123",
+        "attempts": Decimal(4),
+        "transient_errors": "lots",
+    }
     request = PendingRequest.from_item(item, now=999)
     assert (request.kind, request.submitted_at, request.attempts, request.transient_errors) == (Kind.UPDATE, 123, 4, 0)
     assert PendingRequest.from_item({"request_id": "r2", "kind": "other"}, now=999).kind is Kind.UNKNOWN

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from profile_poller.errorfile import ErrorFileParser, parse_error_file
 
 SAMPLE = (
@@ -21,7 +20,11 @@ def test_counts_and_first_rows_whatever_the_chunking(chunk: int) -> None:
     assert summary.error_count == 4
     assert summary.errors_by_code == {"3005": 1, "123": 1, "7031": 2}
     assert [r.description for r in summary.first_rows] == [
-        "Invalid Profile ID", "Failed, with a comma", 'He said "no"', 'She said "yes"']
+        "Invalid Profile ID",
+        "Failed, with a comma",
+        'He said "no"',
+        'She said "yes"',
+    ]
     assert [r.index for r in summary.first_rows] == ["1", "2", "3", "4"]
     assert summary.problem is None
 
@@ -51,8 +54,9 @@ def test_only_the_first_ten_rows_are_kept_but_all_are_counted() -> None:
     assert summary.error_count == 1000 and len(summary.first_rows) == 10
 
 
-@pytest.mark.parametrize("body", [b'Code,Description,Index\r\n3005,"never closed,1\r\n',
-                                  b"Code,Description,Index\r\njust-one-field\r\n"])
+@pytest.mark.parametrize(
+    "body", [b'Code,Description,Index\r\n3005,"never closed,1\r\n', b"Code,Description,Index\r\njust-one-field\r\n"]
+)
 def test_broken_csv_gives_unknown_counts_not_a_crash(body: bytes) -> None:
     summary = parse_error_file(body)
     assert summary.error_count is None and summary.problem

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-
 from profile_poller.events import InvalidEvent, parse_event
 from profile_poller.message import build_message
 from profile_poller.model import ErrorRow, Kind, Outcome, Status, StoredFile
@@ -25,8 +24,19 @@ def test_both_sample_events_start_a_sweep() -> None:
     assert classic.source == "aws.events" and classic.scheduled_time == "2026-11-27T05:00:00Z"
 
 
-@pytest.mark.parametrize("event", [None, [], "sweep", 3, {}, {"source": "aws.s3"}, {"action": "sweep"},
-                                   {"source": "profile-poller.schedule", "action": "sweep", "pad": "x" * 70_000}])
+@pytest.mark.parametrize(
+    "event",
+    [
+        None,
+        [],
+        "sweep",
+        3,
+        {},
+        {"source": "aws.s3"},
+        {"action": "sweep"},
+        {"source": "profile-poller.schedule", "action": "sweep", "pad": "x" * 70_000},
+    ],
+)
 def test_other_events_are_refused_clearly(event: object) -> None:
     with pytest.raises(InvalidEvent, match="event"):
         parse_event(event)
@@ -34,8 +44,14 @@ def test_other_events_are_refused_clearly(event: object) -> None:
 
 def outcome(**changes: object) -> Outcome:
     base = {
-        "request_id": "r1", "status": Status.COMPLETED, "kind": Kind.UPDATE, "submitted_at": 1_800_000_000,
-        "finished_at": 1_800_000_600, "attempts": 3, "update_count": 40, "error_count": 2,
+        "request_id": "r1",
+        "status": Status.COMPLETED,
+        "kind": Kind.UPDATE,
+        "submitted_at": 1_800_000_000,
+        "finished_at": 1_800_000_600,
+        "attempts": 3,
+        "update_count": 40,
+        "error_count": 2,
         "errors_by_code": {"3005": 2},
         "first_errors": (ErrorRow("3005", "Invalid Profile ID", "1"), ErrorRow("3005", "Invalid Profile ID", "9")),
         "files": (StoredFile("error-file", "/f/e.csv", "s3://b/p/2027/01/15/r1/error-file.csv", 99, "a" * 64),),
@@ -44,14 +60,34 @@ def outcome(**changes: object) -> Outcome:
     return Outcome(**base)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("o", [
-    outcome(),
-    outcome(error_count=0, errors_by_code={}, first_errors=()),
-    outcome(status=Status.FAILED, api_code="3005", api_description="Invalid Profile ID", files=(), error_count=None,
-            errors_by_code={}, first_errors=(), update_count=None, reason="the API answered code 3005"),
-    outcome(status=Status.EXPIRED, kind=Kind.UNKNOWN, files=(), error_count=None, errors_by_code={}, first_errors=(),
-            update_count=None, reason="no final answer"),
-])
+@pytest.mark.parametrize(
+    "o",
+    [
+        outcome(),
+        outcome(error_count=0, errors_by_code={}, first_errors=()),
+        outcome(
+            status=Status.FAILED,
+            api_code="3005",
+            api_description="Invalid Profile ID",
+            files=(),
+            error_count=None,
+            errors_by_code={},
+            first_errors=(),
+            update_count=None,
+            reason="the API answered code 3005",
+        ),
+        outcome(
+            status=Status.EXPIRED,
+            kind=Kind.UNKNOWN,
+            files=(),
+            error_count=None,
+            errors_by_code={},
+            first_errors=(),
+            update_count=None,
+            reason="no final answer",
+        ),
+    ],
+)
 def test_messages_validate_against_the_schema(o: Outcome) -> None:
     message = build_message(o)
     body = json.loads(message.body)
@@ -83,10 +119,12 @@ def test_schema_rejects_a_message_missing_event_id() -> None:
 
 def test_secret_json_bare_and_override() -> None:
     assert parse_secret('{"api_key": "k1", "base_url": "https://t.example"}', "", False) == Credentials(
-        "k1", "https://t.example")
+        "k1", "https://t.example"
+    )
     assert parse_secret("  k2\n", "https://o.example", False) == Credentials("k2", "https://o.example")
     assert parse_secret('{"api_key": "k3", "base_url": "https://t.example"}', "https://o.example", False).base_url == (
-        "https://o.example")
+        "https://o.example"
+    )
 
 
 @pytest.mark.parametrize("value", ["", "{not json", '{"api_key": ""}', '{"key": "x"}', "two words", '["k"]'])

@@ -7,15 +7,22 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
-
 from profile_poller.config import Settings
 from profile_poller.ports import FileRefused, TransportError
 from profile_poller.sweep import Sweep, SweepDeps
+
 from tests.fakes import FakeApi, FakeArchive, FakeClock, FakeFile, FakeKeys, FakeNotifier, FakeStore, json_response
 
 PENDING = json_response(200, '{"code": "1010", "description": "The request was not processed."}')
-BASE = Settings(table_name="t", bucket_name="b", topic_arn="arn:topic", secret_id="s", concurrency=4,
-                rate_limit_per_second=1000, archive_prefix="p")
+BASE = Settings(
+    table_name="t",
+    bucket_name="b",
+    topic_arn="arn:topic",
+    secret_id="s",
+    concurrency=4,
+    rate_limit_per_second=1000,
+    archive_prefix="p",
+)
 ERRORS = b'Code, Description, Index\r\n3005, "Invalid Profile ID", 1\r\n7031, "say \\"hi\\"", 2\r\n'
 
 
@@ -32,8 +39,9 @@ class World:
 
     def sweep(self, owner: str = "owner-1", **overrides: Any) -> dict[str, Any]:
         settings = replace(self.settings, **overrides)
-        deps = SweepDeps(self.store, self.api, self.keys, self.archive, self.notifier, self.clock,
-                         self.clock.sleep, random.Random(7))
+        deps = SweepDeps(
+            self.store, self.api, self.keys, self.archive, self.notifier, self.clock, self.clock.sleep, random.Random(7)
+        )
         return Sweep(settings, deps, owner, lambda: self.remaining_ms).run().as_dict()
 
     def register(self, *ids: str, age: int = 0, **extra: Any) -> None:

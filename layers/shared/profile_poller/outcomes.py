@@ -101,6 +101,9 @@ class OutcomeBatch:
         except PublishError as exc:
             logger.error("publishing failed; the requests stay pending", extra={"reason": str(exc)})
             failed = {o.event_id for o in batch}
+        except Exception:  # an SDK surprise must not lose the batch: the requests stay pending
+            logger.exception("publishing failed unexpectedly; the requests stay pending")
+            failed = {o.event_id for o in batch}
         for outcome in batch:
             rid = outcome.request_id
             try:

@@ -1,0 +1,102 @@
+"""S3Archive, SnsNotifier and SecretKeySource against a moto server over HTTP."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import jsonschema
+import pytest
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from profile_poller.archive import S3Archive
+from profile_poller.model import Kind, Outcome, Status
+from profile_poller.notify import SnsNotifier
+from profile_poller.ports import CredentialsError, StoreError, TransportError
+from profile_poller.secrets import SecretKeySource
+from profile_poller.streams import MeteredReader
+
+from local.stack import LocalStack, drain, subscribe
+from tests.fakes import FakeFile
+from tests.unit.test_events_and_messages import SCHEMA
+
+MiB = 1024 * 1024
+
+
+@pytest.mark.parametrize("size", [1000, 20 * MiB])  # a single PUT, and a multipart upload
+def test_archive_streams_and_stamps_sha256(stack: LocalStack, size: int) -> None:
+    s3 = stack.client("s3")
+    data = bytes(range(256)) * (size // 256)
+    reader = MeteredReader(FakeFile(data), 10**10)
+    uri = S3Archive(s3, stack.bucket).put("p/r1/file.csv", reader, {"request-id": "r1", "source": "/f/é.csv"})
+    S3Archive(s3, stack.bucket).stamp("p/r1/file.csv", {"request-id": "r1", "sha256": reader.sha256})
+    head = s3.head_object(Bucket=stack.bucket, Key="p/r1/file.csv")
+    assert uri == f"s3://{stack.bucket}/p/r1/file.csv"
+    assert head["ContentLength"] == len(data)
+    assert head["Metadata"]["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("size", [1000, 20 * MiB])
+def test_a_download_that_breaks_leaves_no_object(stack: LocalStack, size: int) -> None:
+    s3 = stack.client("s3")
+    reader = MeteredReader(FakeFile(b"x" * size, fail_after=size - 10), 10**10)
+    with pytest.raises(TransportError):
+        S3Archive(s3, stack.bucket).put("p/r1/error-file.csv", reader, {})
+    assert s3.list_objects_v2(Bucket=stack.bucket).get("KeyCount") == 0
+    assert s3.list_multipart_uploads(Bucket=stack.bucket).get("Uploads", []) == []
+
+
+def outcome(rid: str, status: Status, kind: Kind = Kind.UPDATE, errors: int | None = 0) -> Outcome:
+    return Outcome(rid, status, kind, 1_800_000_000, 1_800_000_100, 2, update_count=5, error_count=errors)
+
+
+def test_outcomes_reach_subscribers_with_attributes_and_filter_policies(stack: LocalStack) -> None:
+    failures = subscribe(stack, "failures-only", {"status": ["FAILED", "EXPIRED"]})
+    outcomes = [outcome(f"ok-{i}", Status.COMPLETED) for i in range(12)] + [outcome("bad", Status.FAILED, errors=None)]
+    assert SnsNotifier(stack.client("sns"), stack.topic_arn).publish(outcomes) == set()
+    assert stack.queue_url is not None
+    everything = drain(stack, stack.queue_url)
+    assert len(everything) == 13
+    for envelope in everything:
+        body: dict[str, Any] = json.loads(envelope["Message"])
+        jsonschema.validate(body, SCHEMA)
+        assert envelope["MessageAttributes"]["status"]["Value"] == body["status"]
+        assert envelope["Subject"].startswith("Profile request")
+    [only] = drain(stack, failures)
+    assert json.loads(only["Message"])["event_id"] == "bad:FAILED"
+
+
+def put_secret(stack: LocalStack, value: str) -> None:
+    stack.client("secretsmanager").put_secret_value(SecretId=stack.secret_id, SecretString=value)
+
+
+def test_secret_is_cached_and_force_fetched_after_rotation(stack: LocalStack) -> None:
+    keys = SecretKeySource(
+        SecretsProvider(boto3_client=stack.client("secretsmanager")),
+        stack.secret_id,
+        base_url_override="https://t.example",
+    )
+    first = keys.current()
+    put_secret(stack, json.dumps({"api_key": "rotated"}))
+    assert keys.current() == first  # cached for 300 s
+    assert keys.refresh(first).api_key == "rotated"
+
+
+def test_unreadable_secret_is_a_credentials_error_without_the_value(stack: LocalStack) -> None:
+    put_secret(stack, "two words")
+    keys = SecretKeySource(
+        SecretsProvider(boto3_client=stack.client("secretsmanager")),
+        stack.secret_id,
+        base_url_override="https://t.example",
+    )
+    with pytest.raises(CredentialsError) as caught:
+        keys.current()
+    assert "two words" not in str(caught.value)
+    missing = SecretKeySource(SecretsProvider(boto3_client=stack.client("secretsmanager")), "no-such-secret")
+    with pytest.raises(CredentialsError, match="SECRET_ID"):
+        missing.current()
+
+
+def test_s3_failures_become_domain_errors(stack: LocalStack) -> None:
+    with pytest.raises(StoreError, match="NoSuchBucket"):
+        S3Archive(stack.client("s3"), "no-such-bucket").stamp("k", {})

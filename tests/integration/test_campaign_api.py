@@ -1,0 +1,133 @@
+"""CampaignApi against the simulator over real HTTP: auth scope, host allow-list, redirects, broken bodies."""
+
+from __future__ import annotations
+
+import pytest
+from profile_poller.campaign_api import CampaignApi, build_session
+from profile_poller.classify import Pending, classify
+from profile_poller.ports import Credentials, FileRefused, TransportError
+from profile_poller.streams import MeteredReader
+
+from local.simulator import FileSpec, Simulator, Step
+from tests.integration.conftest import API_KEY
+
+BODY = b'Code,Description,Index\r\n3005,"x",1\r\n' * 100
+
+
+@pytest.fixture
+def api() -> CampaignApi:
+    return CampaignApi(build_session(4), frozenset({"localhost"}), allow_plain_http=True, timeout_seconds=1.0)
+
+
+@pytest.fixture
+def creds(sim: Simulator) -> Credentials:
+    return Credentials(API_KEY, sim.base_url)
+
+
+def read_all(api: CampaignApi, path: str, creds: Credentials) -> bytes:
+    with api.open_file(path, creds) as remote:
+        reader = MeteredReader(remote, 10**9)
+        return b"".join(iter(lambda: reader.read(1000), b""))
+
+
+def test_status_call_sends_the_bearer_key_and_reads_the_answer(
+    api: CampaignApi, sim: Simulator, creds: Credentials
+) -> None:
+    sim.script("req-1", Step.pending())
+    response = api.query("req-1", creds)
+    assert classify(response, 0) == Pending()
+    [call] = sim.calls
+    assert call.path == "/campaignapi/resources/v3/profilequerystatus/req-1"
+    assert call.authorization == f"Bearer {API_KEY}"
+
+
+def test_relative_file_comes_from_the_api_origin_with_the_key(
+    api: CampaignApi, sim: Simulator, creds: Credentials
+) -> None:
+    sim.add_file("e.csv", FileSpec(BODY))
+    assert read_all(api, sim.api_file_path("e.csv"), creds) == BODY
+    assert sim.calls[-1].authorization == f"Bearer {API_KEY}"
+
+
+def test_absolute_file_on_another_host_gets_no_key(api: CampaignApi, sim: Simulator, creds: Credentials) -> None:
+    sim.add_file("p.csv", FileSpec(BODY))
+    assert read_all(api, sim.public_file_url("p.csv"), creds) == BODY
+    assert sim.calls[-1].authorization is None and sim.calls[-1].host.startswith("localhost")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "file:///etc/passwd",
+        "ftp://localhost/x",
+        "sftp://tenant/x.csv",
+        "//evil.example/x",
+        "/campaignapi/resources/v3/files/../../../etc/passwd",
+        "/campaignapi/resources/v3/files/%2e%2e/secret",
+        "http://user:pw@localhost/x",
+    ],
+)
+def test_paths_off_the_policy_are_refused_before_any_request(
+    api: CampaignApi, sim: Simulator, creds: Credentials, path: str
+) -> None:
+    with pytest.raises(FileRefused), api.open_file(path, creds):
+        pass
+    assert sim.calls == []
+
+
+def test_plain_http_is_refused_unless_allowed(sim: Simulator, creds: Credentials) -> None:
+    strict = CampaignApi(build_session(1), frozenset({"localhost"}), allow_plain_http=False)
+    with pytest.raises(FileRefused, match="scheme"), strict.open_file(sim.public_file_url("x"), creds):
+        pass
+
+
+def test_redirect_off_the_list_is_refused(api: CampaignApi, sim: Simulator, creds: Credentials) -> None:
+    url = f"{sim.file_host_url}/redirect?to=http://169.254.169.254/latest"
+    with pytest.raises(FileRefused, match=r"169\.254\.169\.254"), api.open_file(url, creds):
+        pass
+    assert len(sim.calls) == 1
+
+
+def test_redirect_within_the_list_is_followed_without_the_key(
+    api: CampaignApi, sim: Simulator, creds: Credentials
+) -> None:
+    sim.add_file("p.csv", FileSpec(BODY))
+    url = f"{sim.file_host_url}/redirect?to={sim.public_file_url('p.csv')}"
+    assert read_all(api, url, creds) == BODY
+    assert all(c.authorization is None for c in sim.calls)
+
+
+@pytest.mark.parametrize("fault", ["truncate", "reset"])
+def test_broken_downloads_raise_transport_errors(
+    api: CampaignApi, sim: Simulator, creds: Credentials, fault: str
+) -> None:
+    sim.add_file("e.csv", FileSpec(BODY * 50, faults=[fault]))
+    with pytest.raises(TransportError) as caught:
+        read_all(api, sim.api_file_path("e.csv"), creds)
+    assert API_KEY not in str(caught.value)
+
+
+def test_file_server_error_is_transient(api: CampaignApi, sim: Simulator, creds: Credentials) -> None:
+    sim.add_file("e.csv", FileSpec(BODY, faults=["500"]))
+    with pytest.raises(TransportError, match="HTTP 500"):
+        read_all(api, sim.api_file_path("e.csv"), creds)
+
+
+@pytest.mark.parametrize("step", [Step.reset(), Step.hang()])
+def test_reset_and_timeout_on_the_status_call(api: CampaignApi, sim: Simulator, creds: Credentials, step: Step) -> None:
+    sim.script("r1", step)
+    with pytest.raises(TransportError) as caught:
+        api.query("r1", creds)
+    assert API_KEY not in str(caught.value) and "127.0.0.1" in str(caught.value)
+
+
+def test_oversized_status_answer_is_read_with_a_cap(api: CampaignApi, sim: Simulator, creds: Credentials) -> None:
+    sim.script("r1", Step.raw(200, b"x" * (3 * 1024 * 1024), "application/json"))
+    with pytest.raises(TransportError, match="over"):
+        api.query("r1", creds)
+
+
+def test_request_id_is_escaped_in_the_path(api: CampaignApi, sim: Simulator, creds: Credentials) -> None:
+    api.query("a.b_c-1", creds)
+    assert sim.calls[-1].path.endswith("/profilequerystatus/a.b_c-1")

@@ -1,0 +1,59 @@
+"""The producer CLI against a moto server: register, show, list, and clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from profile_poller.cli import main
+
+from local.stack import LocalStack
+
+
+@pytest.fixture(autouse=True)
+def table(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TABLE_NAME", stack.table)
+
+
+def test_register_show_and_list(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["register", "req-1", "--kind", "update", "--submitted-at", "1800000000"]) == 0
+    registered = json.loads(capsys.readouterr().out)
+    assert registered == {
+        "request_id": "req-1",
+        "status": "PENDING",
+        "due_shard": "0",
+        "next_check_at": 0,
+        "submitted_at": 1800000000,
+        "kind": "update",
+    }
+    assert main(["show", "req-1"]) == 0
+    assert json.loads(capsys.readouterr().out)["kind"] == "update"
+    assert main(["list", "--status", "PENDING"]) == 0
+    assert capsys.readouterr().out.startswith("req-1\tPENDING")
+    assert main(["list", "--status", "COMPLETED"]) == 0
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["register", "a/b"], "invalid request-id"),
+        (["show", "nope"], "no request 'nope'"),
+    ],
+)
+def test_errors_are_one_clear_line(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) != 0
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_registering_twice_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["register", "req-1"]) == 0
+    assert main(["register", "req-1"]) == 2
+    assert "already registered" in capsys.readouterr().err
+
+
+def test_missing_table_name_is_named(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("TABLE_NAME")
+    assert main(["list"]) == 2
+    assert "TABLE_NAME is required" in capsys.readouterr().err

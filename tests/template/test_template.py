@@ -1,0 +1,172 @@
+"""template.yaml: cfn-lint clean, and the SAM-translated template carries what the code and operators rely on."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from samtranslator.translator.transform import transform
+
+from local.template import load_template
+
+ROOT = Path(__file__).resolve().parents[2]
+ACCOUNT_PARAMS = {
+    "AWS::Region": "eu-west-1",
+    "AWS::AccountId": "123456789012",
+    "AWS::Partition": "aws",
+    "AWS::StackName": "profile-poller",
+    "AWS::URLSuffix": "amazonaws.com",
+}
+DESIGN_VARIABLES = {
+    "TABLE_NAME",
+    "BUCKET_NAME",
+    "ARCHIVE_PREFIX",
+    "TOPIC_ARN",
+    "SECRET_ID",
+    "API_BASE_URL",
+    "FILE_HOSTS",
+    "ALLOW_PLAIN_HTTP",
+    "CONCURRENCY",
+    "RATE_LIMIT_PER_SECOND",
+    "BACKOFF_BASE_SECONDS",
+    "BACKOFF_MAX_SECONDS",
+    "MAX_AGE_SECONDS",
+    "MAX_TRANSIENT_ERRORS",
+    "LEASE_SECONDS",
+    "TIME_MARGIN_SECONDS",
+    "RETENTION_DAYS",
+    "DUE_SHARDS",
+}
+
+
+class NoManagedPolicies:
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+@pytest.fixture(scope="module")
+def cfn() -> dict[str, Any]:
+    os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")  # the translator asks boto3 for a partition
+    template = load_template(ROOT / "template.yaml")
+    # as `sam package` does: local code paths become S3 URIs before the transform
+    template["Resources"]["PollerFunction"]["Properties"]["CodeUri"] = "s3://artifacts/poller.zip"
+    template["Resources"]["SharedLayer"]["Properties"]["ContentUri"] = "s3://artifacts/layer.zip"
+    translated: dict[str, Any] = transform(template, dict(ACCOUNT_PARAMS), NoManagedPolicies())
+    return translated
+
+
+def resources(cfn: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in cfn["Resources"].items() if v["Type"] == kind}
+
+
+def statements(cfn: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    role = cfn["Resources"]["PollerRole"]["Properties"]
+    return {
+        s["Sid"]: s
+        for p in role["Policies"]
+        for s in p["PolicyDocument"]["Statement"]
+        if isinstance(s, dict) and "Sid" in s
+    }
+
+
+def test_cfn_lint_passes() -> None:
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("cfn-lint")), str(ROOT / "template.yaml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_function_runtime_architecture_layer_and_schedule(cfn: dict[str, Any]) -> None:
+    fn = cfn["Resources"]["PollerFunction"]["Properties"]
+    assert fn["Runtime"] == "python3.13" and fn["Architectures"] == ["arm64"]
+    assert fn["Handler"] == "app.lambda_handler"
+    assert fn["TracingConfig"] == {"Mode": "Active"}
+    assert fn["LoggingConfig"]["LogFormat"] == "JSON"
+    [layer] = resources(cfn, "AWS::Lambda::LayerVersion").values()
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+    sam = load_template(ROOT / "template.yaml")["Resources"]["SharedLayer"]["Metadata"]
+    assert sam == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+    [schedule] = resources(cfn, "AWS::Scheduler::Schedule").values()
+    target = schedule["Properties"]["Target"]
+    assert json.loads(target["Input"]) == json.loads((ROOT / "events/schedule.json").read_text())
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 1 and "DeadLetterConfig" in target
+
+
+def test_environment_has_exactly_the_design_names_resolving_to_the_stack(cfn: dict[str, Any]) -> None:
+    env = cfn["Resources"]["PollerFunction"]["Properties"]["Environment"]["Variables"]
+    assert set(env) >= DESIGN_VARIABLES
+    assert set(env) - DESIGN_VARIABLES <= {
+        "POWERTOOLS_SERVICE_NAME",
+        "POWERTOOLS_METRICS_NAMESPACE",
+        "POWERTOOLS_TRACER_CAPTURE_RESPONSE",
+    }
+    assert env["TABLE_NAME"] == {"Ref": "RequestsTable"}
+    assert env["BUCKET_NAME"] == {"Ref": "ArchiveBucket"}
+    assert env["TOPIC_ARN"] == {"Ref": "OutcomesTopic"}
+    assert env["SECRET_ID"] == {"Fn::If": ["CreateSecret", {"Ref": "ApiKeySecret"}, {"Ref": "ExistingSecretArn"}]}
+    assert env["ALLOW_PLAIN_HTTP"] == "false" and env["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false"
+
+
+def test_table_has_the_sparse_due_index_ttl_and_recovery(cfn: dict[str, Any]) -> None:
+    table = cfn["Resources"]["RequestsTable"]["Properties"]
+    assert table["KeySchema"] == [{"AttributeName": "request_id", "KeyType": "HASH"}]
+    [index] = table["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "due"
+    assert [k["AttributeName"] for k in index["KeySchema"]] == ["due_shard", "next_check_at"]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+
+
+def test_local_stack_matches_the_template_table() -> None:
+    import inspect
+
+    from local import stack
+
+    source = inspect.getsource(stack.create_stack)
+    for needle in ('"IndexName": "due"', '"due_shard"', '"next_check_at"', '"KEYS_ONLY"', '"expires_at"'):
+        assert needle in source
+
+
+def test_bucket_is_private_encrypted_and_owner_enforced(cfn: dict[str, Any]) -> None:
+    bucket = cfn["Resources"]["ArchiveBucket"]["Properties"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values()) and len(bucket["PublicAccessBlockConfiguration"]) == 4
+    assert bucket["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    rule = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    assert rule["SSEAlgorithm"] in ("aws:kms", "AES256")
+
+
+def test_iam_is_scoped_to_the_stack_resources(cfn: dict[str, Any]) -> None:
+    by_sid = statements(cfn)
+    assert by_sid["QueryDueIndex"]["Resource"] == {"Fn::Sub": "${RequestsTable.Arn}/index/due"}
+    assert by_sid["ClaimAndSettle"]["Action"] == "dynamodb:UpdateItem"
+    assert by_sid["ClaimAndSettle"]["Resource"] == {"Fn::GetAtt": ["RequestsTable", "Arn"]}
+    assert set(by_sid["ArchiveFiles"]["Action"]) >= {"s3:PutObject", "s3:AbortMultipartUpload"}
+    assert by_sid["ArchiveFiles"]["Resource"] == {"Fn::Sub": "${ArchiveBucket.Arn}/${ArchivePrefix}/*"}
+    assert by_sid["PublishOutcomes"] == {
+        "Sid": "PublishOutcomes",
+        "Effect": "Allow",
+        "Action": "sns:Publish",
+        "Resource": {"Ref": "OutcomesTopic"},
+    }
+    assert by_sid["ReadApiKey"]["Action"] == "secretsmanager:GetSecretValue"
+    wildcard = [sid for sid, s in by_sid.items() if s["Resource"] == "*"]
+    assert wildcard == ["Tracing"]  # X-Ray has no resource-level permissions
+    role = cfn["Resources"]["PollerRole"]["Properties"]
+    assert "ManagedPolicyArns" not in role
+
+
+def test_failures_have_somewhere_to_go(cfn: dict[str, Any]) -> None:
+    [config] = resources(cfn, "AWS::Lambda::EventInvokeConfig").values()
+    assert config["Properties"]["MaximumRetryAttempts"] == 0
+    assert config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["FailureQueue", "Arn"]
+    }
