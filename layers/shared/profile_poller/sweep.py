@@ -10,17 +10,15 @@ from dataclasses import dataclass, field
 
 from .classify import Failed, Finished, KeyRejected, Pending, Systemic, Throttled, Transient, Verdict, classify
 from .config import Settings
-from .errorfile import ErrorFileParser
+from .copier import FileCopier, infer_kind
 from .model import (
     ErrorRow,
-    ErrorSummary,
     InvalidRequestId,
     Kind,
     Outcome,
     PendingRequest,
     Status,
     StoredFile,
-    archive_key,
     validate_request_id,
 )
 from .observability import logger
@@ -39,7 +37,6 @@ from .ports import (
     StoreError,
     TransportError,
 )
-from .streams import MeteredReader
 
 
 @dataclass
@@ -70,6 +67,7 @@ class Sweep:
         self._remaining_ms = remaining_ms
         self._limiter = RateLimiter(settings.rate_limit_per_second, deps.clock, deps.sleep)
         self.summary = SweepSummary()
+        self._copier = FileCopier(deps.api, deps.archive, settings.archive_prefix, settings.max_file_bytes)
         self._batch = OutcomeBatch(deps.store, deps.notifier, owner, self.summary, self._expires_at)
         self._stop_reason: str | None = None
         self._lock = threading.Lock()
@@ -254,66 +252,37 @@ class Sweep:
             )
 
     def _complete(self, request: PendingRequest, answer: Finished, credentials: Credentials) -> None:
+        rid = request.request_id
         try:
-            files, errors = self._copy_files(request, answer, credentials)
+            copied = self._copier.copy(request, answer, credentials)
         except TransportError as exc:
             self.summary.add("transient_errors")
-            logger.warning(
-                "file copy failed; retried later", extra={"request_id": request.request_id, "reason": str(exc)}
-            )
+            logger.warning("file copy failed; retried later", extra={"request_id": rid, "reason": str(exc)})
             self._retry_later(request, transient=f"file copy failed: {exc}")
             return
         except StoreError as exc:
             self.summary.add("errors")
-            logger.error(
-                "archiving failed; retried next sweep", extra={"request_id": request.request_id, "reason": str(exc)}
-            )
-            self._d.store.release(request.request_id, self._owner)
+            logger.error("archiving failed; retried next sweep", extra={"request_id": rid, "reason": str(exc)})
+            self._d.store.release(rid, self._owner)
             return
         except FileRefused as exc:
-            logger.error("file refused", extra={"request_id": request.request_id, "reason": str(exc)})
+            logger.error("file refused", extra={"request_id": rid, "reason": str(exc)})
             self._finish(request, Status.FAILED, update_count=answer.update_count, reason=str(exc))
             return
-        kind = request.kind
-        if kind is Kind.UNKNOWN:
-            kind = Kind.GET if answer.file and not answer.error_file else Kind.UPDATE
-        if errors is not None:
-            error_count, by_code, first = errors.error_count, errors.errors_by_code, tuple(errors.first_rows)
-        else:
-            error_count, by_code, first = (0 if kind is Kind.UPDATE else None), {}, ()
-        reason = "; ".join(p for p in (answer.warning, errors.problem if errors else None) if p) or None
+        self.summary.add("bytes_archived", sum(f.bytes for f in copied.files))
+        errors = copied.errors
+        kind = infer_kind(request.kind, answer)
         self._finish(
             request,
             Status.COMPLETED,
             kind=kind,
             update_count=answer.update_count,
-            error_count=error_count,
-            errors_by_code=by_code,
-            first_errors=first,
-            files=tuple(files),
-            reason=reason,
+            error_count=errors.error_count if errors else (0 if kind is Kind.UPDATE else None),
+            errors_by_code=errors.errors_by_code if errors else {},
+            first_errors=tuple(errors.first_rows) if errors else (),
+            files=copied.files,
+            reason="; ".join(p for p in (answer.warning, errors.problem if errors else None) if p) or None,
         )
-
-    def _copy_files(
-        self, request: PendingRequest, answer: Finished, credentials: Credentials
-    ) -> tuple[list[StoredFile], ErrorSummary | None]:
-        files: list[StoredFile] = []
-        errors: ErrorSummary | None = None
-        for role, path in (("error-file", answer.error_file), ("file", answer.file)):
-            if path is None:
-                continue
-            parser = ErrorFileParser() if role == "error-file" else None
-            key = archive_key(self._s.archive_prefix, request.request_id, request.submitted_at, role, path)
-            metadata = {"request-id": request.request_id, "role": role, "source": path}
-            with self._d.api.open_file(path, credentials) as remote:
-                reader = MeteredReader(remote, self._s.max_file_bytes, parser.feed if parser else None)
-                uri = self._d.archive.put(key, reader, metadata)
-            self._d.archive.stamp(key, {**metadata, "sha256": reader.sha256, "bytes": str(reader.bytes_read)})
-            self.summary.add("bytes_archived", reader.bytes_read)
-            files.append(StoredFile(role, path, uri, reader.bytes_read, reader.sha256))
-            if parser is not None:
-                errors = parser.finish()
-        return files, errors
 
     def _finish(
         self,
