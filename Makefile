@@ -2,9 +2,12 @@
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
+SAM_VENV := .venv-sam
+CHECKOV_VENV := .venv-checkov
 EVENT ?= events/schedule.json
+export SAM_CLI_TELEMETRY := 0
 
-.PHONY: venv test lint demo invoke local-stack clean
+.PHONY: venv test lint lint-python lint-template build demo invoke local-stack clean
 
 venv: $(VENV)/.installed
 
@@ -14,14 +17,39 @@ $(VENV)/.installed: pyproject.toml layers/shared/requirements.txt
 	$(PY) -m pip install --quiet -r layers/shared/requirements.txt -e '.[dev]'
 	@touch $@
 
-lint: venv
+$(SAM_VENV)/.installed: local/tools/sam.txt
+	@test -x $(SAM_VENV)/bin/python || "$$(local/find-python.sh)" -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/python -m pip install --quiet -r local/tools/sam.txt
+	@touch $@
+
+$(CHECKOV_VENV)/.installed: local/tools/checkov.txt
+	@test -x $(CHECKOV_VENV)/bin/python || "$$(local/find-python.sh)" -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r local/tools/checkov.txt
+	@touch $@
+
+lint: lint-python lint-template
+
+lint-python: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+
+# the four checks a platform team runs on the template; each must be clean (warnings fail cfn-lint too)
+lint-template: venv $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(VENV)/bin/cfn-lint template.yaml
+	$(SAM_VENV)/bin/sam validate --lint --template template.yaml --region eu-west-1
+	$(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation --compact --quiet --skip-download
 
 test: lint
 	$(VENV)/bin/pytest tests
+
+# sam build needs the Lambda runtime's Python (3.13) on PATH; the layer is built for arm64
+build: $(SAM_VENV)/.installed venv
+	@PY313="$$(local/find-python.sh --exact)" || { echo "make build: no python3.13 found; install one (e.g. pyenv install 3.13) and retry" >&2; exit 1; }; \
+	PATH="$$(dirname "$$PY313"):$$PATH" $(SAM_VENV)/bin/sam build --template template.yaml
+	$(PY) -m local.check_build .aws-sam/build
 
 demo: venv
 	$(PY) -m local.demo
