@@ -63,7 +63,9 @@ class FakeStore:
         for _, rid in due:
             yield rid
 
-    def claim(self, request_id: str, owner: str, now: int, lease_until: int) -> Mapping[str, Any] | None:
+    def claim(
+        self, request_id: str, owner: str, now: int, lease_until: int, due_by: int
+    ) -> Mapping[str, Any] | None:
         if self.before_claim:
             self.before_claim(request_id)
         with self.lock:
@@ -71,7 +73,7 @@ class FakeStore:
             if (
                 item is None
                 or item.get("status") != "PENDING"
-                or item["next_check_at"] > now
+                or item["next_check_at"] > due_by
                 or item.get("lease_until", -1) >= now
             ):
                 return None

@@ -9,7 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from profile_poller.config import ConfigError, load_settings
 from profile_poller.events import parse_event
-from profile_poller.observability import logger, metrics, record_sweep, tracer
+from profile_poller.observability import capture_lambda_handler, logger, metrics, record_sweep
 from profile_poller.runtime import Runtime
 
 _runtime: Runtime | None = None  # reused across invocations of a warm container
@@ -29,7 +29,7 @@ def use_runtime(runtime: Runtime | None) -> None:
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
+@capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     trigger = parse_event(event)  # InvalidEvent: a clear error; the event goes to the failure destination

@@ -37,10 +37,10 @@ def test_due_index_pages_through_only_due_pending_items(stack: LocalStack, store
 
 def test_claim_is_exclusive_until_the_lease_ends(stack: LocalStack, store: DynamoRequestStore) -> None:
     register(stack.client("dynamodb"), stack.table, "r1", kind=Kind.UPDATE, submitted_at=NOW)
-    item = store.claim("r1", "a", NOW, NOW + 900)
+    item = store.claim("r1", "a", NOW, NOW + 900, due_by=NOW)
     assert item is not None and item["lease_owner"] == "a" and item["kind"] == "update"
-    assert store.claim("r1", "b", NOW + 10, NOW + 910) is None
-    assert store.claim("r1", "b", NOW + 901, NOW + 1800) is not None  # a's lease ran out
+    assert store.claim("r1", "b", NOW + 10, NOW + 910, due_by=NOW + 10) is None
+    assert store.claim("r1", "b", NOW + 901, NOW + 1800, due_by=NOW + 901) is not None  # a's lease ran out
 
 
 def test_claim_sets_submitted_at_when_the_producer_left_it_out(stack: LocalStack, store: DynamoRequestStore) -> None:
@@ -48,17 +48,17 @@ def test_claim_sets_submitted_at_when_the_producer_left_it_out(stack: LocalStack
         TableName=stack.table,
         Item=to_dynamo({"request_id": "r1", "status": "PENDING", "due_shard": "0", "next_check_at": 0}),
     )
-    item = store.claim("r1", "a", NOW, NOW + 900)
+    item = store.claim("r1", "a", NOW, NOW + 900, due_by=NOW)
     assert item is not None and item["submitted_at"] == NOW
 
 
 def test_reschedule_counts_and_releases_and_is_guarded(stack: LocalStack, store: DynamoRequestStore) -> None:
     register(stack.client("dynamodb"), stack.table, "r1", submitted_at=NOW)
-    store.claim("r1", "a", NOW, NOW + 900)
+    store.claim("r1", "a", NOW, NOW + 900, due_by=NOW)
     with pytest.raises(LeaseLost):
         store.reschedule("r1", "intruder", NOW + 60, 0, None)
     store.reschedule("r1", "a", NOW + 60, 2, "HTTP 500")
-    item = store.claim("r1", "b", NOW + 60, NOW + 960)
+    item = store.claim("r1", "b", NOW + 60, NOW + 960, due_by=NOW + 60)
     assert item is not None
     assert (item["attempts"], item["transient_errors"], item["last_error"]) == (1, 2, "HTTP 500")
 
@@ -66,7 +66,7 @@ def test_reschedule_counts_and_releases_and_is_guarded(stack: LocalStack, store:
 def test_finish_stores_outcome_and_leaves_the_due_index(stack: LocalStack, store: DynamoRequestStore) -> None:
     ddb = stack.client("dynamodb")
     register(ddb, stack.table, "r1", submitted_at=NOW)
-    store.claim("r1", "a", NOW, NOW + 900)
+    store.claim("r1", "a", NOW, NOW + 900, due_by=NOW)
     with pytest.raises(LeaseLost):
         store.finish(finished("r1"), "intruder", NOW + 86400)
     store.finish(finished("r1"), "a", NOW + 86400)
@@ -76,12 +76,24 @@ def test_finish_stores_outcome_and_leaves_the_due_index(stack: LocalStack, store
     assert list(store.due_ids("0", NOW + 10**6)) == []
 
 
+def test_an_item_rescheduled_during_a_sweep_is_not_claimed_again_by_it(
+    stack: LocalStack, store: DynamoRequestStore
+) -> None:
+    register(stack.client("dynamodb"), stack.table, "r1", submitted_at=NOW)
+    store.claim("r1", "a", NOW, NOW + 900, due_by=NOW)
+    store.reschedule("r1", "a", NOW + 1, 0, None)
+    # the same sweep (started at NOW) sees a stale index page later: the claim must not succeed
+    assert store.claim("r1", "a", NOW + 30, NOW + 930, due_by=NOW) is None
+    # the next sweep may
+    assert store.claim("r1", "b", NOW + 30, NOW + 930, due_by=NOW + 30) is not None
+
+
 def test_release_keeps_the_item_due(stack: LocalStack, store: DynamoRequestStore) -> None:
     register(stack.client("dynamodb"), stack.table, "r1", submitted_at=NOW)
-    store.claim("r1", "a", NOW, NOW + 900)
+    store.claim("r1", "a", NOW, NOW + 900, due_by=NOW)
     store.release("r1", "a")
     assert list(store.due_ids("0", NOW)) == ["r1"]
-    assert store.claim("r1", "b", NOW, NOW + 900) is not None
+    assert store.claim("r1", "b", NOW, NOW + 900, due_by=NOW) is not None
 
 
 def test_register_never_overwrites(stack: LocalStack) -> None:

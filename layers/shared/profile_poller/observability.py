@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
@@ -12,7 +14,31 @@ NAMESPACE = "ProfilePoller"
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
-tracer = Tracer(service=SERVICE)
+
+
+@functools.cache
+def tracer() -> Tracer:
+    """Built on first use, not at import: Tracer() constructs the X-Ray recorder, whose sampler creates a
+    botocore client (about 0.2 s), and patches boto3 and requests (clients made later are traced too)."""
+    return Tracer(service=SERVICE)
+
+
+Handler = Callable[[Any, Any], Any]
+
+
+def capture_lambda_handler(handler: Handler) -> Handler:
+    """Tracer.capture_lambda_handler with the Tracer built at the first invocation; responses not captured
+    (they hold file URLs and counts nobody should find in a trace)."""
+    traced: Handler | None = None
+
+    @functools.wraps(handler)
+    def wrapper(event: Any, context: Any) -> Any:
+        nonlocal traced
+        if traced is None:
+            traced = tracer().capture_lambda_handler(handler, capture_response=False)
+        return traced(event, context)
+
+    return wrapper
 
 # summary counter -> (metric name, unit); every figure the alarms and dashboards rely on
 _METRICS: Mapping[str, tuple[str, MetricUnit]] = {

@@ -106,18 +106,26 @@ class DynamoRequestStore:
             if not start:
                 return
 
-    def claim(self, request_id: str, owner: str, now: int, lease_until: int) -> Mapping[str, Any] | None:
+    def claim(
+        self, request_id: str, owner: str, now: int, lease_until: int, due_by: int
+    ) -> Mapping[str, Any] | None:
         try:
             answer = self._client.update_item(
                 TableName=self._table,
                 Key=to_dynamo({"request_id": request_id}),
                 UpdateExpression="SET lease_owner = :owner, lease_until = :until, "
                 "submitted_at = if_not_exists(submitted_at, :now)",
-                ConditionExpression="#status = :pending AND next_check_at <= :now "
+                ConditionExpression="#status = :pending AND next_check_at <= :due_by "
                 "AND (attribute_not_exists(lease_until) OR lease_until < :now)",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues=to_dynamo(
-                    {":owner": owner, ":until": lease_until, ":now": now, ":pending": Status.PENDING.value}
+                    {
+                        ":owner": owner,
+                        ":until": lease_until,
+                        ":now": now,
+                        ":due_by": due_by,
+                        ":pending": Status.PENDING.value,
+                    }
                 ),
                 ReturnValues="ALL_NEW",
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 from collections.abc import Callable
@@ -72,11 +73,12 @@ class Sweep:
         self._stop_reason: str | None = None
         self._lock = threading.Lock()
         self._refreshed = False
+        self._started_at = 0
 
     # -- driving -------------------------------------------------------------------------------
 
     def run(self) -> SweepSummary:
-        now = int(self._d.clock())
+        now = self._started_at = int(self._d.clock())
         slots = threading.BoundedSemaphore(self._s.concurrency)
         with ThreadPoolExecutor(self._s.concurrency, thread_name_prefix="sweep") as pool:
             for shard in range(self._s.due_shards):
@@ -139,7 +141,7 @@ class Sweep:
             self.summary.add("not_started")
             return
         now = int(self._d.clock())
-        item = self._d.store.claim(request_id, self._owner, now, now + self._s.lease_seconds)
+        item = self._d.store.claim(request_id, self._owner, now, now + self._s.lease_seconds, self._started_at)
         if item is None:
             self.summary.add("lost_races")
             return
@@ -217,7 +219,7 @@ class Sweep:
                 self._stop("throttled by the API (429)")
                 delay = retry_after if retry_after is not None else self._backoff(request)
                 self._d.store.reschedule(
-                    rid, self._owner, self._now() + int(delay), request.transient_errors, "throttled (429)"
+                    rid, self._owner, self._later(delay), request.transient_errors, "throttled (429)"
                 )
             case Systemic(code, reason):
                 self.summary.add("systemic")
@@ -248,7 +250,7 @@ class Sweep:
             )
         else:
             self._d.store.reschedule(
-                request.request_id, self._owner, now + int(self._backoff(request)), errors, transient
+                request.request_id, self._owner, self._later(self._backoff(request)), errors, transient
             )
 
     def _complete(self, request: PendingRequest, answer: Finished, credentials: Credentials) -> None:
@@ -328,6 +330,10 @@ class Sweep:
             return backoff_seconds(
                 request.attempts, self._s.backoff_base_seconds, self._s.backoff_max_seconds, self._d.rng
             )
+
+    def _later(self, delay: float) -> int:
+        """At least a second ahead: a rescheduled item must leave this sweep's due range (next_check_at <= start)."""
+        return self._now() + max(1, math.ceil(delay))
 
     def _expires_at(self, finished_at: int) -> int:
         return finished_at + self._s.retention_days * 86_400

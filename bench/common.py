@@ -1,0 +1,64 @@
+"""Shared set-up for the benchmarks: a moto server and a simulator, each in its own process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import requests
+
+from local.stack import LocalStack, aws_env, create_stack
+from profile_poller.config import Settings, load_settings
+from profile_poller.store import to_dynamo
+
+KEY = "bench-key"
+
+
+@contextmanager
+def simulator_process(delay: float = 0.0, big: str | None = None) -> Iterator[str]:
+    """The Campaign API simulator in a child process; yields its base URL."""
+    args = [sys.executable, "-m", "local.simulator", "--key", KEY, "--delay", str(delay)]
+    if big:
+        args += ["--big", big]
+    proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        base_url = proc.stdout.readline().split()[0]
+        yield base_url
+    finally:
+        if proc.stdin:
+            proc.stdin.close()
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def fresh_stack(endpoint: str) -> LocalStack:
+    requests.post(f"{endpoint}/moto-api/reset", timeout=30).raise_for_status()
+    os.environ.update(aws_env(endpoint))
+    return create_stack(endpoint, KEY)
+
+
+def settings_for(stack: LocalStack, base_url: str, **overrides: str) -> Settings:
+    env = stack.function_env(base_url, RATE_LIMIT_PER_SECOND="100000", **overrides)
+    return load_settings(env)
+
+
+def put_items(stack: LocalStack, items: Iterable[dict[str, Any]]) -> None:
+    ddb = stack.client("dynamodb")
+    batch: list[dict[str, Any]] = []
+    for item in items:
+        batch.append({"PutRequest": {"Item": to_dynamo(item)}})
+        if len(batch) == 25:
+            ddb.batch_write_item(RequestItems={stack.table: batch})
+            batch = []
+    if batch:
+        ddb.batch_write_item(RequestItems={stack.table: batch})
+
+
+def pending(request_id: str, submitted_at: int) -> dict[str, Any]:
+    return {"request_id": request_id, "status": "PENDING", "due_shard": "0", "next_check_at": 0,
+            "submitted_at": submitted_at, "kind": "update"}
