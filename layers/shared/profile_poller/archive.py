@@ -14,10 +14,18 @@ from .ports import Readable, StoreError
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-# 8 MiB parts, two in flight: memory stays near 16 MiB per copy whatever the file size.
-TRANSFER = TransferConfig(
-    multipart_threshold=8 * 1024**2, multipart_chunksize=8 * 1024**2, max_concurrency=2, use_threads=True
-)
+
+def transfer_config() -> TransferConfig:
+    """8 MiB parts, two uploading and two buffered: about 32 MiB per copy whatever the file size.
+
+    s3transfer buffers up to `max_in_memory_upload_chunks` parts of a non-seekable stream (default 10, i.e.
+    80 MiB); boto3's TransferConfig does not take it as an argument, so it is set on the instance.
+    """
+    config = TransferConfig(
+        multipart_threshold=8 * 1024**2, multipart_chunksize=8 * 1024**2, max_concurrency=2, use_threads=True
+    )
+    config.max_in_memory_upload_chunks = 2
+    return config
 
 
 def _ascii(metadata: Mapping[str, str]) -> dict[str, str]:
@@ -26,10 +34,10 @@ def _ascii(metadata: Mapping[str, str]) -> dict[str, str]:
 
 
 class S3Archive:
-    def __init__(self, client: S3Client, bucket: str, transfer: TransferConfig = TRANSFER) -> None:
+    def __init__(self, client: S3Client, bucket: str, transfer: TransferConfig | None = None) -> None:
         self._client = client
         self._bucket = bucket
-        self._transfer = transfer
+        self._transfer = transfer or transfer_config()
 
     def put(self, key: str, body: Readable, metadata: Mapping[str, str]) -> str:
         """upload_fileobj reads the stream part by part; an exception from body.read() aborts the upload

@@ -14,7 +14,8 @@ from collections import Counter
 from .model import ErrorRow, ErrorSummary
 
 FIRST_ROWS = 10
-MAX_RECORD_CHARS = 1_000_000  # a "record" longer than this means the quoting is broken
+MAX_RECORD_CHARS = 1_000_000
+SLICE = 1024 * 1024  # a "record" longer than this means the quoting is broken
 
 
 class ErrorFileParser:
@@ -28,8 +29,11 @@ class ErrorFileParser:
         self._problem: str | None = None
 
     def feed(self, data: bytes) -> None:
-        if self._problem is None:
-            self._consume(self._decoder.decode(data), final=False)
+        # slices bound the transient memory of a large read (decoded text, lines, rows) to a few MiB
+        for start in range(0, len(data), SLICE):
+            if self._problem is not None:
+                return
+            self._consume(self._decoder.decode(data[start : start + SLICE]), final=False)
 
     def finish(self) -> ErrorSummary:
         if self._problem is None:
@@ -71,10 +75,19 @@ class ErrorFileParser:
         self._parse(records)
 
     def _parse(self, records: list[str]) -> None:
-        reader = csv.reader(records, skipinitialspace=True, escapechar="\\", doublequote=True, strict=False)
+        rows = csv.reader(records, skipinitialspace=True, escapechar="\\", doublequote=True, strict=False)
+        counts = self._counts
         try:
-            for fields in reader:
-                self._record([f.strip() for f in fields])
+            for fields in rows:
+                if len(self._rows) < self._first_rows or not self._seen_first_record:
+                    self._record([f.strip() for f in fields])
+                elif len(fields) >= 3:  # the hot loop: millions of rows, only the code matters
+                    counts[fields[0].strip()] += 1
+                    continue
+                elif any(f.strip() for f in fields):
+                    self._problem = f"a record has {len(fields)} field(s), expected Code, Description, Index"
+                if self._problem is not None:
+                    return
         except csv.Error as exc:
             self._problem = f"unreadable CSV: {exc}"
 
@@ -88,10 +101,9 @@ class ErrorFileParser:
         if len(fields) < 3:
             self._problem = f"a record has {len(fields)} field(s), expected Code, Description, Index"
             return
-        code = fields[0]
-        self._counts[code] += 1
+        self._counts[fields[0]] += 1
         if len(self._rows) < self._first_rows:
-            self._rows.append(ErrorRow(code=code, description=", ".join(fields[1:-1]), index=fields[-1]))
+            self._rows.append(ErrorRow(code=fields[0], description=", ".join(fields[1:-1]), index=fields[-1]))
 
 
 def _quotes_balanced(record: str) -> bool:
