@@ -7,7 +7,7 @@ CHECKOV_VENV := .venv-checkov
 EVENT ?= events/schedule.json
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: venv test lint lint-python lint-template build demo invoke local-stack clean
+.PHONY: venv test lint lint-python lint-template build bench demo invoke local-stack clean
 
 venv: $(VENV)/.installed
 
@@ -50,6 +50,10 @@ build: $(SAM_VENV)/.installed venv
 	@PY313="$$(local/find-python.sh --exact)" || { echo "make build: no python3.13 found; install one (e.g. pyenv install 3.13) and retry" >&2; exit 1; }; \
 	PATH="$$(dirname "$$PY313"):$$PATH" $(SAM_VENV)/bin/sam build --template template.yaml
 	$(PY) -m local.check_build .aws-sam/build
+
+# figures, not pass/fail: see README "Performance and cost"
+bench: venv
+	$(PY) -m bench.run
 
 demo: venv
 	$(PY) -m local.demo

@@ -60,5 +60,11 @@ def put_items(stack: LocalStack, items: Iterable[dict[str, Any]]) -> None:
 
 
 def pending(request_id: str, submitted_at: int) -> dict[str, Any]:
-    return {"request_id": request_id, "status": "PENDING", "due_shard": "0", "next_check_at": 0,
-            "submitted_at": submitted_at, "kind": "update"}
+    return {
+        "request_id": request_id,
+        "status": "PENDING",
+        "due_shard": "0",
+        "next_check_at": 0,
+        "submitted_at": submitted_at,
+        "kind": "update",
+    }

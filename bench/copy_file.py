@@ -33,12 +33,20 @@ def main() -> None:
     seconds = time.perf_counter() - started
     item = get(client, settings.table_name, "big-1") or {}
     outcome = item.get("outcome", {})
-    print(json.dumps({
-        "status": item.get("status"), "summary": summary, "seconds": seconds,
-        "bytes": summary["bytes_archived"], "error_count": outcome.get("error_count"),
-        "errors_by_code": outcome.get("errors_by_code"), "peak_rss_mb": rss_mb("VmHWM"),
-        "baseline_rss_mb": baseline,
-    }))
+    print(
+        json.dumps(
+            {
+                "status": item.get("status"),
+                "summary": summary,
+                "seconds": seconds,
+                "bytes": summary["bytes_archived"],
+                "error_count": outcome.get("error_count"),
+                "errors_by_code": outcome.get("errors_by_code"),
+                "peak_rss_mb": rss_mb("VmHWM"),
+                "baseline_rss_mb": baseline,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -47,8 +47,18 @@ def items_read(endpoint: str, base_url: str, finished: int, due: int) -> float:
     stack = fresh_stack(endpoint)
     now = int(time.time())
     started = time.perf_counter()
-    put_items(stack, ({"request_id": f"done-{i:06d}", "status": "COMPLETED", "finished_at": now,
-                       "outcome": {"update_count": 1, "error_count": 0}} for i in range(finished)))
+    put_items(
+        stack,
+        (
+            {
+                "request_id": f"done-{i:06d}",
+                "status": "COMPLETED",
+                "finished_at": now,
+                "outcome": {"update_count": 1, "error_count": 0},
+            }
+            for i in range(finished)
+        ),
+    )
     put_items(stack, (pending(f"due-{i:04d}", now) for i in range(due)))
     loaded = time.perf_counter() - started
     runtime = Runtime.build(settings_for(stack, base_url, CONCURRENCY="16"))
@@ -69,8 +79,11 @@ def items_read(endpoint: str, base_url: str, finished: int, due: int) -> float:
     summary = runtime.sweep("bench", lambda: 900_000).as_dict()
     assert summary["claimed"] == due, summary
     ratio = read["items"] / due
-    print(f"  {finished} finished + {due} due items (loaded in {loaded:.0f} s): {read['items']} items read, "
-          f"{ratio:.3f} per due request", flush=True)
+    print(
+        f"  {finished} finished + {due} due items (loaded in {loaded:.0f} s): {read['items']} items read, "
+        f"{ratio:.3f} per due request",
+        flush=True,
+    )
     return ratio
 
 
@@ -78,14 +91,19 @@ def peak_rss(endpoint: str, size: int) -> float:
     stack = fresh_stack(endpoint)
     with simulator_process(big=f"big-1:{size}") as base_url:
         env = {**os.environ, **stack.function_env(base_url)}
-        out = subprocess.run([sys.executable, "-m", "bench.copy_file"], env=env, capture_output=True, text=True,
-                             check=True, cwd=ROOT)
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.copy_file"], env=env, capture_output=True, text=True, check=True, cwd=ROOT
+        )
     figures = json.loads(out.stdout.strip().splitlines()[-1])
-    print(f"  copied {figures['bytes'] / 2**30:.2f} GiB in {figures['seconds']:.1f} s "
-          f"({figures['bytes'] / figures['seconds'] / 2**20:.0f} MiB/s), peak RSS {figures['peak_rss_mb']:.0f} MB "
-          f"(after imports {figures['baseline_rss_mb']:.0f} MB), error_count={figures['error_count']}", flush=True)
+    print(
+        f"  copied {figures['bytes'] / 2**30:.2f} GiB in {figures['seconds']:.1f} s "
+        f"({figures['bytes'] / figures['seconds'] / 2**20:.0f} MiB/s), peak RSS {figures['peak_rss_mb']:.0f} MB "
+        f"(after imports {figures['baseline_rss_mb']:.0f} MB), error_count={figures['error_count']}",
+        flush=True,
+    )
     rows = (size - len(b"Code, Description, Index\r\n")) // len(b'3005, "Invalid Profile ID", 1\r\n')
-    assert figures["error_count"] == rows and figures["errors_by_code"] == {"3005": rows}, figures
+    assert figures["error_count"] == rows, figures
+    assert figures["errors_by_code"] == {"3005": rows}, figures
     return float(figures["peak_rss_mb"])
 
 
@@ -103,8 +121,9 @@ def import_ratio(runs: int = 7) -> float:
         floors.append(timed(floor_code))
         handlers.append(timed("import app"))
     floor, handler = statistics.median(floors), statistics.median(handlers)
-    print(f"  import: handler module {handler * 1000:.0f} ms, floor {floor * 1000:.0f} ms (medians of {runs})",
-          flush=True)
+    print(
+        f"  import: handler module {handler * 1000:.0f} ms, floor {floor * 1000:.0f} ms (medians of {runs})", flush=True
+    )
     return handler / floor
 
 
@@ -119,14 +138,19 @@ def main() -> int:
         with simulator_process() as base_url:
             small = items_read(endpoint, base_url, finished // 10, 500)
             per_due = items_read(endpoint, base_url, finished, 500)
-        print(f"  items read per due request: {small:.3f} with {finished // 10} finished items, "
-              f"{per_due:.3f} with {finished}", flush=True)
+        print(
+            f"  items read per due request: {small:.3f} with {finished // 10} finished items, "
+            f"{per_due:.3f} with {finished}",
+            flush=True,
+        )
         rss = peak_rss(endpoint, size)
     ratio_import = import_ratio()
     limit = CONCURRENCY / DELAY
-    print(f"bench: throughput={throughput:.1f}/s limit={limit:.0f}/s ratio={throughput / limit:.2f} "
-          f"speedup_vs_sequential={throughput / sequential:.1f} items_read_per_due={per_due:.3f} "
-          f"peak_rss_mb_1gib={rss:.0f} import_ratio={ratio_import:.2f}")
+    print(
+        f"bench: throughput={throughput:.1f}/s limit={limit:.0f}/s ratio={throughput / limit:.2f} "
+        f"speedup_vs_sequential={throughput / sequential:.1f} items_read_per_due={per_due:.3f} "
+        f"peak_rss_mb_1gib={rss:.0f} import_ratio={ratio_import:.2f}"
+    )
     return 0
 
 

@@ -16,11 +16,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from profile_poller.model import Kind
-
 from local.context import LambdaContext, OffsetClock
 from local.simulator import FileSpec, Simulator, Step
 from local.stack import apply_env, aws_env, create_stack, drain, moto_server
+from profile_poller.model import Kind
 
 ROOT = Path(__file__).resolve().parent.parent
 TICKS = 6

@@ -63,9 +63,7 @@ class FakeStore:
         for _, rid in due:
             yield rid
 
-    def claim(
-        self, request_id: str, owner: str, now: int, lease_until: int, due_by: int
-    ) -> Mapping[str, Any] | None:
+    def claim(self, request_id: str, owner: str, now: int, lease_until: int, due_by: int) -> Mapping[str, Any] | None:
         if self.before_claim:
             self.before_claim(request_id)
         with self.lock:

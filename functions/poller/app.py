@@ -7,6 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from profile_poller.config import ConfigError, load_settings
 from profile_poller.events import parse_event
 from profile_poller.observability import capture_lambda_handler, logger, metrics, record_sweep

@@ -9,14 +9,14 @@ from typing import Any
 import jsonschema
 import pytest
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+from local.stack import LocalStack, drain, subscribe
 from profile_poller.archive import S3Archive
 from profile_poller.model import Kind, Outcome, Status
 from profile_poller.notify import SnsNotifier
 from profile_poller.ports import CredentialsError, StoreError, TransportError
 from profile_poller.secrets import SecretKeySource
 from profile_poller.streams import MeteredReader
-
-from local.stack import LocalStack, drain, subscribe
 from tests.fakes import FakeFile
 from tests.unit.test_events_and_messages import SCHEMA
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
+
+from local.simulator import FileSpec, Simulator, Step
 from profile_poller.campaign_api import CampaignApi, build_session
 from profile_poller.classify import Pending, classify
 from profile_poller.ports import Credentials, FileRefused, TransportError
 from profile_poller.streams import MeteredReader
-
-from local.simulator import FileSpec, Simulator, Step
 from tests.integration.conftest import API_KEY
 
 BODY = b'Code,Description,Index\r\n3005,"x",1\r\n' * 100

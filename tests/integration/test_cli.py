@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from profile_poller.cli import main
 
 from local.stack import LocalStack
+from profile_poller.cli import main
 
 
 @pytest.fixture(autouse=True)

@@ -8,18 +8,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import app
 import jsonschema
 import pytest
+
+import app
+from local.context import LambdaContext, OffsetClock
+from local.simulator import FileSpec, Simulator, Step
+from local.stack import LocalStack, drain
 from profile_poller.config import load_settings
 from profile_poller.events import InvalidEvent
 from profile_poller.model import Kind
 from profile_poller.producer import register
 from profile_poller.runtime import Runtime
-
-from local.context import LambdaContext, OffsetClock
-from local.simulator import FileSpec, Simulator, Step
-from local.stack import LocalStack, drain
 from tests.integration.conftest import API_KEY
 from tests.unit.test_events_and_messages import SCHEMA
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
+
+from local.stack import LocalStack
 from profile_poller.model import Kind, Outcome, Status
 from profile_poller.ports import LeaseLost
 from profile_poller.producer import AlreadyRegistered, register
 from profile_poller.store import DynamoRequestStore, to_dynamo
-
-from local.stack import LocalStack
 
 NOW = 1_800_000_000
 

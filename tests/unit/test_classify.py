@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from profile_poller.classify import (
     ApiResponse,
     Failed,

@@ -6,6 +6,7 @@ import random
 from decimal import Decimal
 
 import pytest
+
 from profile_poller.config import ConfigError, load_settings
 from profile_poller.model import InvalidRequestId, Kind, PendingRequest, archive_key, validate_request_id
 from profile_poller.pacing import backoff_seconds

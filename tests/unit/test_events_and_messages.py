@@ -7,6 +7,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+
 from profile_poller.events import InvalidEvent, parse_event
 from profile_poller.message import build_message
 from profile_poller.model import ErrorRow, Kind, Outcome, Status, StoredFile

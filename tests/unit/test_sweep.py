@@ -7,10 +7,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
+
 from profile_poller.config import Settings
 from profile_poller.ports import FileRefused, TransportError
 from profile_poller.sweep import Sweep, SweepDeps
-
 from tests.fakes import FakeApi, FakeArchive, FakeClock, FakeFile, FakeKeys, FakeNotifier, FakeStore, json_response
 
 PENDING = json_response(200, '{"code": "1010", "description": "The request was not processed."}')

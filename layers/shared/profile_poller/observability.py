@@ -40,6 +40,7 @@ def capture_lambda_handler(handler: Handler) -> Handler:
 
     return wrapper
 
+
 # summary counter -> (metric name, unit); every figure the alarms and dashboards rely on
 _METRICS: Mapping[str, tuple[str, MetricUnit]] = {
     "completed": ("RequestsCompleted", MetricUnit.Count),

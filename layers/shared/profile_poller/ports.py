@@ -70,9 +70,7 @@ class RequestStore(Protocol):
         """Ids due in one shard, page by page, oldest next_check_at first."""
         ...
 
-    def claim(
-        self, request_id: str, owner: str, now: int, lease_until: int, due_by: int
-    ) -> Mapping[str, Any] | None:
+    def claim(self, request_id: str, owner: str, now: int, lease_until: int, due_by: int) -> Mapping[str, Any] | None:
         """Take the lease if the item is PENDING, due by `due_by` (the sweep's start: an item rescheduled during
         this sweep is not asked twice) and unleased at `now`; None when another invocation won."""
         ...

@@ -106,9 +106,7 @@ class DynamoRequestStore:
             if not start:
                 return
 
-    def claim(
-        self, request_id: str, owner: str, now: int, lease_until: int, due_by: int
-    ) -> Mapping[str, Any] | None:
+    def claim(self, request_id: str, owner: str, now: int, lease_until: int, due_by: int) -> Mapping[str, Any] | None:
         try:
             answer = self._client.update_item(
                 TableName=self._table,
