@@ -7,7 +7,7 @@ CHECKOV_VENV := .venv-checkov
 EVENT ?= events/schedule.json
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: venv test lint lint-python lint-template build bench demo invoke local-stack clean
+.PHONY: venv test lint lint-python lint-template build bench chaos demo invoke local-stack clean
 
 venv: $(VENV)/.installed
 
@@ -54,6 +54,10 @@ build: $(SAM_VENV)/.installed venv
 # figures, not pass/fail: see README "Performance and cost"
 bench: venv
 	$(PY) -m bench.run
+
+# 1,000 requests under randomised faults, overlapping and killed sweeps; `make test` runs a smaller one
+chaos: venv
+	$(PY) -m tests.chaos --requests $${CHAOS_REQUESTS:-1000}
 
 demo: venv
 	$(PY) -m local.demo

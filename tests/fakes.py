@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from profile_poller.classify import ApiResponse
-from profile_poller.model import Outcome
+from profile_poller.model import Outcome, outcome_map
 from profile_poller.ports import Credentials, CredentialsError, LeaseLost, PublishError, Readable, TransportError
-from profile_poller.store import outcome_map
 
 
 class FakeClock:
@@ -103,6 +102,10 @@ class FakeStore:
             item.pop("lease_owner")
             item.pop("lease_until")
 
+    def decide(self, outcome: Outcome, owner: str) -> None:
+        with self.lock:
+            self._owned(outcome.request_id, owner)["settling"] = outcome_map(outcome)
+
     def finish(self, outcome: Outcome, owner: str, expires_at: int) -> None:
         with self.lock:
             item = self._owned(outcome.request_id, owner)
@@ -114,7 +117,7 @@ class FakeStore:
                 expires_at=expires_at,
                 attempts=outcome.attempts,
             )
-            for name in ("due_shard", "lease_owner", "lease_until"):
+            for name in ("due_shard", "lease_owner", "lease_until", "settling"):
                 item.pop(name, None)
 
 

@@ -9,7 +9,7 @@ from profile_poller.campaign_api import CampaignApi, build_session
 from profile_poller.classify import Pending, classify
 from profile_poller.ports import Credentials, FileRefused, TransportError
 from profile_poller.streams import MeteredReader
-from tests.integration.conftest import API_KEY
+from tests.conftest import API_KEY
 
 BODY = b'Code,Description,Index\r\n3005,"x",1\r\n' * 100
 

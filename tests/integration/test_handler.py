@@ -20,7 +20,7 @@ from profile_poller.events import InvalidEvent
 from profile_poller.model import Kind
 from profile_poller.producer import register
 from profile_poller.runtime import Runtime
-from tests.integration.conftest import API_KEY
+from tests.conftest import API_KEY
 from tests.unit.test_events_and_messages import SCHEMA
 
 ROOT = Path(__file__).resolve().parents[2]

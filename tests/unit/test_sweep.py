@@ -321,3 +321,30 @@ def test_the_rate_limit_spaces_calls_without_real_sleeping(world: World) -> None
     world.sweep(rate_limit_per_second=2, concurrency=1)
     assert len(world.api.asked) == 11
     assert world.clock.slept == pytest.approx(5.0, abs=0.01)  # 1 token at start, then 10 calls at 2/s
+
+
+def test_a_sweep_that_died_after_publishing_is_finished_with_the_same_outcome(world: World) -> None:
+    # Given a request whose outcome was decided and published by a sweep that died before the transition
+    world.register("r1")
+    world.api.answers["r1"] = [json_response(200, '{"code": 3005, "description": "Invalid Profile ID"}')]
+
+    class DiesAtFinish(FakeStore):
+        def finish(self, *args: Any) -> None:
+            raise KeyboardInterrupt  # not an Exception: the process is gone
+
+    store = world.store
+    world.store = DiesAtFinish()
+    world.store.items = store.items
+    with pytest.raises(KeyboardInterrupt):
+        world.sweep(owner="dies")
+    first = world.published("r1")
+    assert len(first) == 1 and world.status("r1") == "PENDING"
+    # When the lease has run out, the API now answers differently, and another sweep claims it
+    world.store = store
+    world.clock.advance(BASE.lease_seconds + 1)
+    world.api.answers["r1"] = [json_response(200, '{"update-count": 5}')]
+    world.sweep(owner="next")
+    # Then the same outcome is published again (same event_id) and the request ends as first decided
+    again = world.published("r1")
+    assert [o.event_id for o in again] == ["r1:FAILED", "r1:FAILED"] and again[0] == again[1]
+    assert world.status("r1") == "FAILED" and len(world.api.asked) == 1

@@ -71,6 +71,58 @@ def _number(value: object, default: int) -> int:
     return default
 
 
+def outcome_map(outcome: Outcome) -> dict[str, Any]:
+    """The `outcome` attribute of a finished item (and `settling` while it is being published)."""
+    return {
+        "status": outcome.status.value,
+        "kind": outcome.kind.value,
+        "submitted_at": outcome.submitted_at,
+        "finished_at": outcome.finished_at,
+        "attempts": outcome.attempts,
+        "update_count": outcome.update_count,
+        "error_count": outcome.error_count,
+        "errors_by_code": dict(outcome.errors_by_code),
+        "first_errors": [
+            {"code": r.code, "description": r.description, "index": r.index} for r in outcome.first_errors
+        ],
+        "files": {
+            f.role: {"s3_uri": f.s3_uri, "bytes": f.bytes, "sha256": f.sha256, "source": f.source}
+            for f in outcome.files
+        },
+        "s3_uris": [f.s3_uri for f in outcome.files],
+        "api_code": outcome.api_code,
+        "api_description": outcome.api_description,
+        "reason": outcome.reason,
+    }
+
+
+def outcome_from_map(request_id: str, data: Mapping[str, Any]) -> Outcome:
+    """Rebuild a decided outcome so a later sweep publishes exactly the same message again."""
+    files = data.get("files") or {}
+    return Outcome(
+        request_id=request_id,
+        status=Status(data["status"]),
+        kind=Kind.parse(data.get("kind")),
+        submitted_at=_number(data.get("submitted_at"), 0),
+        finished_at=_number(data.get("finished_at"), 0),
+        attempts=max(1, _number(data.get("attempts"), 1)),
+        update_count=data.get("update_count"),
+        error_count=data.get("error_count"),
+        errors_by_code={str(k): _number(v, 0) for k, v in (data.get("errors_by_code") or {}).items()},
+        first_errors=tuple(
+            ErrorRow(str(r.get("code", "")), str(r.get("description", "")), str(r.get("index", "")))
+            for r in data.get("first_errors") or []
+        ),
+        files=tuple(
+            StoredFile(role, str(f.get("source", "")), str(f["s3_uri"]), _number(f.get("bytes"), 0), str(f["sha256"]))
+            for role, f in sorted(files.items())
+        ),
+        api_code=data.get("api_code"),
+        api_description=data.get("api_description"),
+        reason=data.get("reason"),
+    )
+
+
 @dataclass(frozen=True)
 class PendingRequest:
     """A claimed item, read leniently: a hand-written item with odd attributes still gets an answer."""
@@ -81,10 +133,13 @@ class PendingRequest:
     attempts: int
     transient_errors: int
     lease_owner: str
+    settling: Outcome | None = None  # decided and maybe published by a sweep that died before the transition
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any], now: int) -> PendingRequest:
+        settling = item.get("settling")
         return cls(
+            settling=outcome_from_map(str(item["request_id"]), settling) if isinstance(settling, Mapping) else None,
             request_id=str(item["request_id"]),
             kind=Kind.parse(item.get("kind")),
             submitted_at=_number(item.get("submitted_at"), now),

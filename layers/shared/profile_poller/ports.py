@@ -90,6 +90,10 @@ class RequestStore(Protocol):
         """Drop the lease without counting an attempt (not started, or stopped before asking)."""
         ...
 
+    def decide(self, outcome: Outcome, owner: str) -> None:
+        """Record the terminal outcome before it is published, so a retry publishes the same one."""
+        ...
+
     def finish(self, outcome: Outcome, owner: str, expires_at: int) -> None:
         """Terminal transition: status, outcome map, TTL; removes due_shard and the lease."""
         ...

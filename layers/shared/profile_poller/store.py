@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .model import Outcome, Status
+from .model import Outcome, Status, outcome_map
 from .ports import LeaseLost, StoreError
 
 if TYPE_CHECKING:
@@ -54,26 +54,6 @@ def _dynamo_to_plain(value: Any) -> Any:
 
 def _conditional_failed(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
-
-
-def outcome_map(outcome: Outcome) -> dict[str, Any]:
-    """The `outcome` attribute stored on a finished item."""
-    return {
-        "update_count": outcome.update_count,
-        "error_count": outcome.error_count,
-        "errors_by_code": dict(outcome.errors_by_code),
-        "first_errors": [
-            {"code": r.code, "description": r.description, "index": r.index} for r in outcome.first_errors
-        ],
-        "files": {
-            f.role: {"s3_uri": f.s3_uri, "bytes": f.bytes, "sha256": f.sha256, "source": f.source}
-            for f in outcome.files
-        },
-        "s3_uris": [f.s3_uri for f in outcome.files],
-        "api_code": outcome.api_code,
-        "api_description": outcome.api_description,
-        "reason": outcome.reason,
-    }
 
 
 class DynamoRequestStore:
@@ -150,6 +130,9 @@ class DynamoRequestStore:
     def release(self, request_id: str, owner: str) -> None:
         self._guarded_update(request_id, owner, "REMOVE lease_owner, lease_until", {})
 
+    def decide(self, outcome: Outcome, owner: str) -> None:
+        self._guarded_update(outcome.request_id, owner, "SET settling = :outcome", {":outcome": outcome_map(outcome)})
+
     def finish(self, outcome: Outcome, owner: str, expires_at: int) -> None:
         values = {
             ":status": outcome.status.value,
@@ -161,7 +144,7 @@ class DynamoRequestStore:
         }
         update = (
             "SET #status = :status, kind = :kind, outcome = :outcome, finished_at = :finished, "
-            "expires_at = :expires, attempts = :attempts REMOVE due_shard, lease_owner, lease_until"
+            "expires_at = :expires, attempts = :attempts REMOVE due_shard, lease_owner, lease_until, settling"
         )
         self._guarded_update(
             request_id=outcome.request_id, owner=owner, update=update, values=values, names={"#status": "status"}

@@ -147,6 +147,9 @@ class Sweep:
             return
         self.summary.add("claimed")
         request = PendingRequest.from_item(item, now)
+        if request.settling is not None:  # an earlier sweep decided and died: publish the same outcome again
+            self._batch.add(request.settling)
+            return
         self.summary.note_age(now - request.submitted_at)
         try:
             validate_request_id(request.request_id)
@@ -301,24 +304,24 @@ class Sweep:
         api_description: str | None = None,
         reason: str | None = None,
     ) -> None:
-        self._batch.add(
-            Outcome(
-                request_id=request.request_id,
-                status=status,
-                kind=kind or request.kind,
-                submitted_at=request.submitted_at,
-                finished_at=self._now(),
-                attempts=request.attempts + 1,
-                update_count=update_count,
-                error_count=error_count,
-                errors_by_code=errors_by_code or {},
-                first_errors=first_errors,
-                files=files,
-                api_code=api_code,
-                api_description=api_description,
-                reason=reason,
-            )
+        outcome = Outcome(
+            request_id=request.request_id,
+            status=status,
+            kind=kind or request.kind,
+            submitted_at=request.submitted_at,
+            finished_at=self._now(),
+            attempts=request.attempts + 1,
+            update_count=update_count,
+            error_count=error_count,
+            errors_by_code=errors_by_code or {},
+            first_errors=first_errors,
+            files=files,
+            api_code=api_code,
+            api_description=api_description,
+            reason=reason,
         )
+        self._d.store.decide(outcome, self._owner)  # before publishing: a retry publishes exactly this
+        self._batch.add(outcome)
 
     # -- helpers -------------------------------------------------------------------------------
 

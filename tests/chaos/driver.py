@@ -1,0 +1,332 @@
+"""Chaos run: many requests, randomised API and download faults, overlapping and killed sweeps, a key
+rotation; then the invariants users rely on are checked against what really landed in moto.
+
+`python -m tests.chaos --requests 1000` (make chaos) prints
+`chaos: requests=N lost=0 stuck=0 duplicate_event_ids=0 objects_mismatched=0 notified=N terminal=T pending=P`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from local.simulator import FileSpec, Simulator, Step
+from local.stack import LocalStack, drain
+from profile_poller.config import load_settings
+from profile_poller.model import archive_key
+from profile_poller.observability import logger
+from profile_poller.runtime import Runtime
+from profile_poller.store import from_dynamo, to_dynamo
+from profile_poller.sweep import Sweep
+
+KEY_1, KEY_2 = "chaos-key-one-4f1c", "chaos-key-two-9d2e"
+LEASE = 600
+HTML = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+FAULTS: list[Callable[[], Step]] = [
+    lambda: Step.error(500, 500, "Internal server error"),
+    lambda: Step.error(499, 499, "Request failed"),
+    lambda: Step.raw(502, HTML),
+    lambda: Step.throttle(retry_after=30),
+    Step.throttle,
+    Step.hang,
+    Step.reset,
+    lambda: Step.raw(200, b'{"code": 1010, "descr'),
+    lambda: Step.raw(200, b"OK", "text/plain"),
+    lambda: Step.raw(200, b""),
+]
+FILE_FAULTS: list[list[str]] = [[], [], ["truncate"], ["reset"], ["500"], ["truncate", "reset"]]
+
+
+class Crash(BaseException):
+    """The Lambda dying mid-item: not an Exception, so nothing in the sweep catches it."""
+
+
+@dataclass
+class Killer:
+    """Arms one crash point for one sweep; once fired, every later call of that sweep dies too."""
+
+    point: str | None
+    dead: bool = False
+
+    def check(self, point: str) -> None:
+        if self.dead or point == self.point:
+            self.dead = True
+            raise Crash(point)
+
+
+class _Dying:
+    def __init__(self, inner: Any, killer: Killer, before: dict[str, str], after: dict[str, str]) -> None:
+        self._inner, self._killer, self._before, self._after = inner, killer, before, after
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._inner, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if self._killer.dead:
+                raise Crash("dead")
+            if name in self._before:
+                self._killer.check(self._before[name])
+            result = target(*args, **kwargs)
+            if name in self._after:
+                self._killer.check(self._after[name])
+            return result
+
+        return call
+
+
+@dataclass
+class Report:
+    requests: int
+    lost: int
+    stuck: int
+    duplicate_event_ids: int
+    objects_mismatched: int
+    notified: int
+    terminal: int
+    pending: int
+    leaked_secrets: int
+    sweeps: int
+    crashed: int
+    details: dict[str, list[str]] = field(default_factory=dict)
+
+    def line(self) -> str:
+        return (
+            f"chaos: requests={self.requests} lost={self.lost} stuck={self.stuck} "
+            f"duplicate_event_ids={self.duplicate_event_ids} objects_mismatched={self.objects_mismatched} "
+            f"notified={self.notified} terminal={self.terminal} pending={self.pending}"
+        )
+
+
+class VirtualClock:
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+
+class _Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.text: list[str] = []
+        self.setFormatter(logger.registered_formatter)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.text.append(self.format(record))
+
+
+def _plan(sim: Simulator, rid: str, rng: random.Random) -> dict[str, bytes]:
+    """Script one request; return the files it should end up with in the archive, by role."""
+    steps = [Step.pending()] if rng.random() < 0.5 else []
+    steps += [rng.choice(FAULTS)() for _ in range(rng.choice([0, 0, 1, 2, 3]))]
+    final = rng.choices(["update", "update-clean", "get", "3005", "7031", "pending"], [4, 2, 3, 1, 1, 1])[0]
+    files: dict[str, bytes] = {}
+    if final in ("update", "get"):
+        rows = b"".join(
+            b'%d, "Problem \\"%d\\"", %d\r\n' % (rng.choice([3005, 7031, 102]), i, i) for i in range(rng.randint(0, 40))
+        )
+        data = (b"Code, Description, Index\r\n" + rows) if final == "update" else rows + b"profile\r\n"
+        name = f"{rid}.csv"
+        sim.add_file(name, FileSpec(data, faults=list(rng.choice(FILE_FAULTS))))
+        path = sim.api_file_path(name) if rng.random() < 0.5 else sim.public_file_url(name)
+        role = "error-file" if final == "update" else "file"
+        files[role] = data
+        steps.append(Step.done_update(rng.randint(0, 99), path) if final == "update" else Step.done_get(path))
+    elif final == "update-clean":
+        steps.append(Step.done_update(str(rng.randint(0, 99)), None))
+    elif final in ("3005", "7031"):
+        steps.append(Step.error(200, final, "bad profile"))
+    else:
+        steps.append(Step.pending())
+    sim.script(rid, *steps)
+    return files
+
+
+def run_chaos(stack: LocalStack, sim: Simulator, requests: int, seed: int = 7) -> Report:
+    rng = random.Random(seed)
+    clock = VirtualClock()
+    lines = _Lines()
+    logging.getLogger(logger.name).addHandler(lines)
+    env = stack.function_env(
+        sim.base_url,
+        file_hosts="localhost",
+        CONCURRENCY="8",
+        HTTP_TIMEOUT_SECONDS="0.3",
+        LEASE_SECONDS=str(LEASE),
+        MAX_AGE_SECONDS="7200",
+        MAX_TRANSIENT_ERRORS="6",
+        RATE_LIMIT_PER_SECOND="1000",
+        BACKOFF_BASE_SECONDS="20",
+        BACKOFF_MAX_SECONDS="600",
+    )
+    settings = load_settings(env)
+    ddb = stack.client("dynamodb")
+    expected: dict[str, dict[str, bytes]] = {}
+    start = int(clock())
+    ids = [f"chaos-{i:05d}" for i in range(requests)]
+    for rid in ids:
+        expected[rid] = _plan(sim, rid, rng)
+    for first in range(0, len(ids), 25):
+        ddb.batch_write_item(
+            RequestItems={
+                stack.table: [
+                    {
+                        "PutRequest": {
+                            "Item": to_dynamo(
+                                {
+                                    "request_id": rid,
+                                    "status": "PENDING",
+                                    "due_shard": "0",
+                                    "next_check_at": 0,
+                                    "submitted_at": start,
+                                    "kind": rng.choice(["update", "get", "bogus"]),
+                                }
+                            )
+                        }
+                    }
+                    for rid in ids[first : first + 25]
+                ]
+            }
+        )
+
+    sweeps = crashed = 0
+    containers = [Runtime.build(settings, clock=clock) for _ in range(2)]  # warm Lambda containers, reused
+
+    def one_sweep(container: Runtime, kill: str | None, budget_calls: int | None) -> None:
+        nonlocal sweeps, crashed
+        killer = Killer(kill)
+        base = container.deps
+        deps = replace(
+            base,
+            archive=_Dying(base.archive, killer, {}, {"put": "after-archive"}),
+            notifier=_Dying(base.notifier, killer, {}, {"publish": "after-publish"}),
+            store=_Dying(base.store, killer, {"finish": "before-transition"}, {}),
+        )
+        calls = {"n": 0}
+
+        def remaining() -> int:
+            calls["n"] += 1
+            return 1_000 if budget_calls is not None and calls["n"] > budget_calls else 600_000
+
+        sweeps += 1
+        try:
+            Sweep(settings, deps, f"chaos-{sweeps}", remaining).run()
+        except Crash:
+            crashed += 1
+
+    rounds = 0
+    while rounds < 40:
+        rounds += 1
+        if rounds == 6:  # the key is rotated: the API retires the old one, the secret gets the new one
+            sim.rotate_key(KEY_2)
+            stack.client("secretsmanager").put_secret_value(
+                SecretId=stack.secret_id, SecretString=json.dumps({"api_key": KEY_2})
+            )
+        mode = rng.choice(["one", "two", "two", "kill", "budget"])
+        if mode == "two":
+            workers = [threading.Thread(target=one_sweep, args=(c, None, None)) for c in containers]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join()
+        else:
+            kill = rng.choice(["after-archive", "after-publish", "before-transition"]) if mode == "kill" else None
+            one_sweep(rng.choice(containers), kill, rng.randint(5, 60) if mode == "budget" else None)
+        clock.offset += rng.choice([30, 120, 600, LEASE + 1])
+        due = ddb.query(
+            TableName=stack.table,
+            IndexName="due",
+            Select="COUNT",
+            KeyConditionExpression="due_shard = :s",
+            ExpressionAttributeValues=to_dynamo({":s": "0"}),
+        )
+        if due["Count"] == 0:
+            break
+    logging.getLogger(logger.name).removeHandler(lines)
+    return _check(stack, ids, expected, clock, lines.text, sweeps, crashed)
+
+
+def _check(
+    stack: LocalStack,
+    ids: list[str],
+    expected: dict[str, dict[str, bytes]],
+    clock: VirtualClock,
+    log_lines: list[str],
+    sweeps: int,
+    crashed: int,
+) -> Report:
+    ddb, s3 = stack.client("dynamodb"), stack.client("s3")
+    items: dict[str, dict[str, Any]] = {}
+    for page in ddb.get_paginator("scan").paginate(TableName=stack.table):
+        for raw in page["Items"]:
+            item = from_dynamo(raw)
+            items[item["request_id"]] = item
+    assert stack.queue_url is not None
+    messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for envelope in drain(stack, stack.queue_url):
+        body = json.loads(envelope["Message"])
+        messages[body["request_id"]].append(body)
+    details: dict[str, list[str]] = defaultdict(list)
+    now = clock()
+    for rid in ids:
+        found = items.get(rid)
+        if found is None or (found["status"] != "PENDING" and not messages.get(rid)):
+            details["lost"].append(rid)
+            continue
+        item = found
+        if item["status"] == "PENDING" and (
+            "next_check_at" not in item
+            or "due_shard" not in item
+            or ("lease_owner" in item and item.get("lease_until", 0) < now - LEASE)
+        ):
+            details["stuck"].append(rid)
+        event_ids = {m["event_id"] for m in messages.get(rid, [])}
+        if len(event_ids) > 1 or len({m["status"] for m in messages.get(rid, [])}) > 1:
+            details["duplicate_event_ids"].append(rid)
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=stack.bucket):
+        for obj in page.get("Contents", []):
+            rid = obj["Key"].split("/")[-2]
+            item = items.get(rid, {})
+            role = "error-file" if obj["Key"].endswith("/error-file.csv") else "file"
+            want = expected.get(rid, {}).get(role)
+            got = s3.get_object(Bucket=stack.bucket, Key=obj["Key"])
+            data = got["Body"].read()
+            key = archive_key("profile-requests", rid, int(item.get("submitted_at", 0)), role, f"x/{rid}.csv")
+            if (
+                item.get("status") != "COMPLETED"
+                or want is None
+                or data != want
+                or obj["Key"] != key
+                or got["Metadata"].get("sha256") != hashlib.sha256(data).hexdigest()
+            ):
+                details["objects_mismatched"].append(obj["Key"])
+    for rid, files in expected.items():
+        item = items.get(rid, {})
+        stored = set(item.get("outcome", {}).get("files", {})) if item.get("status") == "COMPLETED" else set(files)
+        if item.get("status") == "COMPLETED" and stored != set(files):
+            details["objects_mismatched"].append(f"{rid}: archived {sorted(stored)}, expected {sorted(files)}")
+    emitted = "\n".join(log_lines)
+    leaks = sum(emitted.count(k) for k in (KEY_1, KEY_2))
+    terminal = sum(1 for i in items.values() if i["status"] != "PENDING")
+    return Report(
+        requests=len(ids),
+        lost=len(details["lost"]),
+        stuck=len(details["stuck"]),
+        duplicate_event_ids=len(details["duplicate_event_ids"]),
+        objects_mismatched=len(details["objects_mismatched"]),
+        notified=len(messages),
+        terminal=terminal,
+        pending=len(items) - terminal,
+        leaked_secrets=leaks,
+        sweeps=sweeps,
+        crashed=crashed,
+        details=dict(details),
+    )
