@@ -223,7 +223,7 @@ def run_chaos(stack: LocalStack, sim: Simulator, requests: int, seed: int = 7) -
             crashed += 1
 
     rounds = 0
-    while rounds < 40:
+    while rounds < 40 + requests:  # a 429 stops a whole sweep, so many faults need many sweeps
         rounds += 1
         if rounds == 6:  # the key is rotated: the API retires the old one, the secret gets the new one
             sim.rotate_key(KEY_2)

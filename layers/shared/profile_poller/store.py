@@ -10,6 +10,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .model import Outcome, Status, outcome_map
+from .observability import logger
 from .ports import LeaseLost, StoreError
 
 if TYPE_CHECKING:
@@ -91,10 +92,11 @@ class DynamoRequestStore:
             answer = self._client.update_item(
                 TableName=self._table,
                 Key=to_dynamo({"request_id": request_id}),
-                UpdateExpression="SET lease_owner = :owner, lease_until = :until, "
+                UpdateExpression="SET lease_owner = :owner, lease_until = :until, #status = :pending, "
                 "submitted_at = if_not_exists(submitted_at, :now)",
-                ConditionExpression="#status = :pending AND next_check_at <= :due_by "
-                "AND (attribute_not_exists(lease_until) OR lease_until < :now)",
+                # a hand-written item without a status is taken as pending: it is in the due index, so that was meant
+                ConditionExpression="(#status = :pending OR attribute_not_exists(#status)) "
+                "AND next_check_at <= :due_by AND (attribute_not_exists(lease_until) OR lease_until < :now)",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues=to_dynamo(
                     {
@@ -106,14 +108,41 @@ class DynamoRequestStore:
                     }
                 ),
                 ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
             if _conditional_failed(exc):
+                self._unindex_if_misfiled(request_id, exc.response.get("Item"))  # type: ignore[arg-type]
                 return None
             raise StoreError(f"claiming {request_id} failed: {exc}") from exc
         except BotoCoreError as exc:
             raise StoreError(f"claiming {request_id} failed: {exc}") from exc
         return from_dynamo(answer["Attributes"])
+
+    def _unindex_if_misfiled(self, request_id: str, raw: Mapping[str, Any] | None) -> None:
+        """An item in the due index whose status is not PENDING can never be claimed and would be read by every
+        sweep forever: take it out of the index and say why on the item. (A next_check_at that is not a number
+        cannot get into the index: DynamoDB refuses the write.)"""
+        status = (raw or {}).get("status", {})
+        if not raw or "due_shard" not in raw or "S" not in status or status["S"] == Status.PENDING.value:
+            return  # an ordinary lost race: leased or rescheduled by another sweep
+        reason = f"status {status['S'][:40]!r} is not PENDING"
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=to_dynamo({"request_id": request_id}),
+                UpdateExpression="SET last_error = :why REMOVE due_shard",
+                ConditionExpression="attribute_exists(due_shard) AND attribute_exists(#status) AND #status <> :pending",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=to_dynamo(
+                    {":why": f"removed from the due index: {reason}", ":pending": Status.PENDING.value}
+                ),
+            )
+        except (ClientError, BotoCoreError):
+            return  # changed meanwhile: the next sweep looks again
+        logger.error(
+            "malformed item removed from the due index", extra={"request_id": request_id[:128], "reason": reason}
+        )
 
     def reschedule(
         self, request_id: str, owner: str, next_check_at: int, transient_errors: int, last_error: str | None
