@@ -35,6 +35,7 @@ lint-python: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/bandit --quiet --severity-level medium --recursive layers/shared/profile_poller functions
 
 # the four checks a platform team runs on the template; each must be clean (warnings fail cfn-lint too)
 lint-template: venv $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
