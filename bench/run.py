@@ -43,6 +43,27 @@ def rate(endpoint: str, base_url: str, requests: int, concurrency: int) -> float
     return per_second
 
 
+def emulator_ceiling(endpoint: str, threads: int = CONCURRENCY) -> float:
+    """Conditional UpdateItems per second the moto server can take at all (the claim the sweep makes)."""
+    import concurrent.futures
+
+    stack = fresh_stack(endpoint)
+    now = int(time.time())
+    ids = [f"ceil-{i:04d}" for i in range(40 * threads)]
+    put_items(stack, (pending(rid, now) for rid in ids))
+    store = DynamoRequestStore(stack.client("dynamodb"), stack.table)
+    started = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        list(pool.map(lambda rid: store.claim(rid, "ceiling", now, now + 900, now), ids))
+    per_second = len(ids) / (time.perf_counter() - started)
+    print(
+        f"  moto server ceiling: {per_second:.0f} conditional UpdateItem/s from {threads} threads "
+        f"(a pending check makes 2: claim and reschedule)",
+        flush=True,
+    )
+    return per_second
+
+
 def items_read(endpoint: str, base_url: str, finished: int, due: int) -> float:
     stack = fresh_stack(endpoint)
     now = int(time.time())
@@ -135,6 +156,7 @@ def main() -> int:
         with simulator_process(delay=DELAY) as base_url:
             throughput = rate(endpoint, base_url, 2000, CONCURRENCY)
             sequential = rate(endpoint, base_url, 100, 1)
+        emulator_ceiling(endpoint)
         with simulator_process() as base_url:
             small = items_read(endpoint, base_url, finished // 10, 500)
             per_due = items_read(endpoint, base_url, finished, 500)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,15 +11,13 @@ import jsonschema
 import pytest
 
 import app
-from local.context import LambdaContext, OffsetClock
+from local.context import LambdaContext
 from local.simulator import FileSpec, Simulator, Step
 from local.stack import LocalStack, drain
-from profile_poller.config import load_settings
 from profile_poller.events import InvalidEvent
 from profile_poller.model import Kind
 from profile_poller.producer import register
-from profile_poller.runtime import Runtime
-from tests.conftest import API_KEY
+from tests.conftest import API_KEY, Ticks
 from tests.unit.test_events_and_messages import SCHEMA
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,32 +30,15 @@ def event(name: str) -> Any:
     return json.loads((ROOT / "events" / name).read_text())
 
 
-@pytest.fixture
-def clock(stack: LocalStack, sim: Simulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[OffsetClock]:
-    for name, value in stack.function_env(sim.base_url, file_hosts="localhost", CONCURRENCY="4").items():
-        monkeypatch.setenv(name, value)
-    offset = OffsetClock()
-    app.use_runtime(Runtime.build(load_settings(), clock=offset))
-    yield offset
-    app.use_runtime(None)
-
-
-def run_ticks(clock: OffsetClock, ticks: int, name: str = "schedule.json") -> list[dict[str, Any]]:
-    summaries = []
-    for _ in range(ticks):
-        summaries.append(app.lambda_handler(event(name), LambdaContext()))
-        clock.advance(3600)
-    return summaries
-
-
 def items(stack: LocalStack) -> dict[str, dict[str, Any]]:
     raw = stack.client("dynamodb").scan(TableName=stack.table)["Items"]
     return {i["request_id"]["S"]: i for i in raw}
 
 
+@pytest.mark.env(CONCURRENCY="4")
 @pytest.mark.parametrize("event_name", ["schedule.json", "scheduled-event.json"])
 def test_sweeps_settle_every_scenario_archive_files_and_notify(
-    stack: LocalStack, sim: Simulator, clock: OffsetClock, event_name: str
+    stack: LocalStack, sim: Simulator, handler_ticks: Ticks, event_name: str
 ) -> None:
     # Given requests for each kind of answer
     sim.add_file("e.csv", FileSpec(ERRORS))
@@ -73,9 +53,15 @@ def test_sweeps_settle_every_scenario_archive_files_and_notify(
     ddb = stack.client("dynamodb")
     for rid, steps in scripts.items():
         sim.script(rid, *steps)
-        register(ddb, stack.table, rid, kind=Kind.UPDATE if rid != "get" else Kind.GET, submitted_at=int(clock()))
+        register(
+            ddb,
+            stack.table,
+            rid,
+            kind=Kind.UPDATE if rid != "get" else Kind.GET,
+            submitted_at=int(handler_ticks.clock()),
+        )
     # When three scheduled sweeps run, an hour apart
-    summaries = run_ticks(clock, 3, event_name)
+    summaries = handler_ticks(3, event_name)
     # Then each request ends where its answers lead, with its files in S3 and one message per outcome
     state = {rid: i["status"]["S"] for rid, i in items(stack).items()}
     assert state == {"upd": "COMPLETED", "get": "COMPLETED", "bad": "FAILED", "slow": "PENDING", "flaky": "COMPLETED"}
@@ -101,17 +87,17 @@ def test_sweeps_settle_every_scenario_archive_files_and_notify(
 
 
 def test_key_rotation_mid_run_is_followed_and_the_key_never_logged(
-    stack: LocalStack, sim: Simulator, clock: OffsetClock, log_lines: list[str], capfd: pytest.CaptureFixture[str]
+    stack: LocalStack, sim: Simulator, handler_ticks: Ticks, log_lines: list[str], capfd: pytest.CaptureFixture[str]
 ) -> None:
     sim.script("r1", Step.pending(), Step.done_update(1, None))
-    register(stack.client("dynamodb"), stack.table, "r1", submitted_at=int(clock()))
-    run_ticks(clock, 1)
+    register(stack.client("dynamodb"), stack.table, "r1", submitted_at=int(handler_ticks.clock()))
+    handler_ticks()
     # the key is rotated: the API retires the old one (498) and the secret gets the new one
     sim.rotate_key("rotated-key-value")
     stack.client("secretsmanager").put_secret_value(
         SecretId=stack.secret_id, SecretString=json.dumps({"api_key": "rotated-key-value"})
     )
-    [summary] = run_ticks(clock, 1)
+    [summary] = handler_ticks()
     assert summary["completed"] == 1 and summary["systemic"] == 0
     output = capfd.readouterr()
     emitted = "\n".join(log_lines) + output.out + output.err  # JSON logs, EMF metrics, anything printed
@@ -119,16 +105,16 @@ def test_key_rotation_mid_run_is_followed_and_the_key_never_logged(
     assert API_KEY not in emitted and "rotated-key-value" not in emitted
 
 
-def test_a_wrong_key_is_systemic_and_blames_no_request(stack: LocalStack, sim: Simulator, clock: OffsetClock) -> None:
+def test_a_wrong_key_is_systemic_and_blames_no_request(stack: LocalStack, sim: Simulator, handler_ticks: Ticks) -> None:
     sim.valid_keys = {"something-else"}
-    register(stack.client("dynamodb"), stack.table, "r1", submitted_at=int(clock()))
-    [summary] = run_ticks(clock, 1)
+    register(stack.client("dynamodb"), stack.table, "r1", submitted_at=int(handler_ticks.clock()))
+    [summary] = handler_ticks()
     assert summary["systemic"] == 1 and "430" in summary["stopped"]
     item = items(stack)["r1"]
     assert item["status"]["S"] == "PENDING" and "lease_owner" not in item and "attempts" not in item
 
 
-def test_invalid_event_is_refused_with_a_clear_error(clock: OffsetClock) -> None:
+def test_invalid_event_is_refused_with_a_clear_error(handler_ticks: Ticks) -> None:
     with pytest.raises(InvalidEvent, match="unrecognised event"):
         app.lambda_handler({"Records": []}, LambdaContext())
 

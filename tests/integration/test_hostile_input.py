@@ -4,40 +4,16 @@ files. Each gets a clear error on the item, in the message or in the logs, and t
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-import app
-from local.context import LambdaContext, OffsetClock
 from local.simulator import FileSpec, Simulator, Step
 from local.stack import LocalStack, drain
-from profile_poller.config import load_settings
 from profile_poller.producer import register
-from profile_poller.runtime import Runtime
 from profile_poller.store import from_dynamo, to_dynamo
-
-EVENT = {"source": "profile-poller.schedule", "action": "sweep"}
-
-
-@pytest.fixture
-def sweep(stack: LocalStack, sim: Simulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name, value in stack.function_env(sim.base_url, file_hosts="localhost", MAX_FILE_BYTES="100000").items():
-        monkeypatch.setenv(name, value)
-    clock = OffsetClock()
-    app.use_runtime(Runtime.build(load_settings(), clock=clock))
-
-    def run(ticks: int = 1) -> list[dict[str, Any]]:
-        out = []
-        for _ in range(ticks):
-            out.append(app.lambda_handler(EVENT, LambdaContext()))
-            clock.advance(3600)
-        return out
-
-    yield run
-    app.use_runtime(None)
+from tests.conftest import Ticks
 
 
 def item(stack: LocalStack, rid: str) -> dict[str, Any]:
@@ -54,7 +30,7 @@ def messages(stack: LocalStack) -> dict[str, dict[str, Any]]:
     return {b["request_id"]: b for b in (json.loads(m["Message"]) for m in drain(stack, stack.queue_url))}
 
 
-def test_hand_written_items(stack: LocalStack, sim: Simulator, sweep: Any, log_lines: list[str]) -> None:
+def test_hand_written_items(stack: LocalStack, sim: Simulator, handler_ticks: Ticks, log_lines: list[str]) -> None:
     sim.script("no-status", Step.done_update(1, None))
     sim.script("odd-kind", Step.done_update(2, None))
     put(stack, request_id="no-status", due_shard="0", next_check_at=0)
@@ -72,7 +48,7 @@ def test_hand_written_items(stack: LocalStack, sim: Simulator, sweep: Any, log_l
     put(stack, request_id="stray-index", status="COMPLETED", due_shard="0", next_check_at=0)
     for bad in ("a/b", "what?", "frag#1", "../up"):
         put(stack, request_id=bad, status="PENDING", due_shard="0", next_check_at=0)
-    [summary] = sweep()
+    [summary] = handler_ticks()
     assert summary["errors"] == 0
     assert item(stack, "no-status")["status"] == "COMPLETED"
     assert item(stack, "odd-kind")["status"] == "COMPLETED"
@@ -85,7 +61,7 @@ def test_hand_written_items(stack: LocalStack, sim: Simulator, sweep: Any, log_l
     assert all(
         "profilequerystatus/no-status" in c.path or "profilequerystatus/odd-kind" in c.path for c in sim.calls
     )  # no invalid id ever reached a URL
-    assert sweep()[0]["due_seen"] == 0  # nothing left that every sweep would trip over
+    assert handler_ticks()[0]["due_seen"] == 0  # nothing left that every sweep would trip over
 
 
 def test_a_huge_request_id_is_refused_at_the_door(stack: LocalStack) -> None:
@@ -97,19 +73,19 @@ def test_a_huge_request_id_is_refused_at_the_door(stack: LocalStack) -> None:
 
 @pytest.mark.parametrize("body", [b"<html>maintenance</html>", b"", b"not json at all", b'{"code": 1010, "desc'])
 def test_unusable_answers_are_transient_and_recorded(
-    stack: LocalStack, sim: Simulator, sweep: Any, body: bytes
+    stack: LocalStack, sim: Simulator, handler_ticks: Ticks, body: bytes
 ) -> None:
     sim.script("r1", Step.raw(200, body), Step.done_update(3, None))
     register(stack.client("dynamodb"), stack.table, "r1")
-    first, second = sweep(2)
+    first, second = handler_ticks(2)
     assert first["transient_errors"] == 1 and "HTTP 200" in item(stack, "r1").get("last_error", "")
     assert second["completed"] == 1
 
 
-def test_a_50_mb_answer_is_read_with_a_cap(stack: LocalStack, sim: Simulator, sweep: Any) -> None:
+def test_a_50_mb_answer_is_read_with_a_cap(stack: LocalStack, sim: Simulator, handler_ticks: Ticks) -> None:
     sim.script("r1", Step.raw(200, b"[" + b"1," * (25 * 1024 * 1024) + b"1]", "application/json"))
     register(stack.client("dynamodb"), stack.table, "r1")
-    [summary] = sweep()
+    [summary] = handler_ticks()
     assert summary["transient_errors"] == 1 and "over 1048576 bytes" in item(stack, "r1")["last_error"]
 
 
@@ -123,41 +99,44 @@ def test_a_50_mb_answer_is_read_with_a_cap(stack: LocalStack, sim: Simulator, sw
     ],
 )
 def test_files_off_the_policy_fail_the_request_with_the_reason(
-    stack: LocalStack, sim: Simulator, sweep: Any, path: str, why: str
+    stack: LocalStack, sim: Simulator, handler_ticks: Ticks, path: str, why: str
 ) -> None:
     sim.script("r1", Step.done_update(4, path))
     register(stack.client("dynamodb"), stack.table, "r1")
-    sweep()
+    handler_ticks()
     message = messages(stack)["r1"]
     assert message["status"] == "FAILED" and why in message["reason"] and message["update_count"] == 4
     assert stack.client("s3").list_objects_v2(Bucket=stack.bucket).get("KeyCount") == 0
 
 
-def test_an_allowed_host_redirecting_off_the_list_is_refused(stack: LocalStack, sim: Simulator, sweep: Any) -> None:
+def test_an_allowed_host_redirecting_off_the_list_is_refused(
+    stack: LocalStack, sim: Simulator, handler_ticks: Ticks
+) -> None:
     sim.script("r1", Step.done_get(f"{sim.file_host_url}/redirect?to=http://169.254.169.254/latest"))
     register(stack.client("dynamodb"), stack.table, "r1")
-    sweep()
+    handler_ticks()
     assert "169.254.169.254" in messages(stack)["r1"]["reason"]
 
 
-def test_a_file_over_max_file_bytes_is_not_copied(stack: LocalStack, sim: Simulator, sweep: Any) -> None:
+@pytest.mark.env(MAX_FILE_BYTES="100000")
+def test_a_file_over_max_file_bytes_is_not_copied(stack: LocalStack, sim: Simulator, handler_ticks: Ticks) -> None:
     sim.add_file("big.csv", FileSpec(b"x" * 200_000))
     sim.script("r1", Step.done_get(sim.api_file_path("big.csv")))
     register(stack.client("dynamodb"), stack.table, "r1")
-    sweep()
+    handler_ticks()
     message = messages(stack)["r1"]
     assert message["status"] == "FAILED" and "MAX_FILE_BYTES" in message["reason"]
     assert stack.client("s3").list_objects_v2(Bucket=stack.bucket).get("KeyCount") == 0
 
 
 def test_a_broken_error_file_is_archived_as_is_with_unknown_counts(
-    stack: LocalStack, sim: Simulator, sweep: Any
+    stack: LocalStack, sim: Simulator, handler_ticks: Ticks
 ) -> None:
     broken = b'Code, Description, Index\r\n3005, "never closed, 1\r\n'
     sim.add_file("e.csv", FileSpec(broken))
     sim.script("r1", Step.done_update("-5", sim.api_file_path("e.csv")))
     register(stack.client("dynamodb"), stack.table, "r1")
-    sweep()
+    handler_ticks()
     message = messages(stack)["r1"]
     assert message["status"] == "COMPLETED" and message["error_count"] is None and message["update_count"] is None
     assert "quoted field" in message["reason"] and "update-count" in message["reason"]

@@ -7,19 +7,18 @@ import random
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from .classify import Failed, Finished, KeyRejected, Pending, Systemic, Throttled, Transient, Verdict, classify
 from .config import Settings
 from .copier import FileCopier, infer_kind
 from .model import (
-    ErrorRow,
     InvalidRequestId,
     Kind,
     Outcome,
     PendingRequest,
     Status,
-    StoredFile,
     validate_request_id,
 )
 from .observability import logger
@@ -289,36 +288,18 @@ class Sweep:
             reason="; ".join(p for p in (answer.warning, errors.problem if errors else None) if p) or None,
         )
 
-    def _finish(
-        self,
-        request: PendingRequest,
-        status: Status,
-        *,
-        kind: Kind | None = None,
-        update_count: int | None = None,
-        error_count: int | None = None,
-        errors_by_code: dict[str, int] | None = None,
-        first_errors: tuple[ErrorRow, ...] = (),
-        files: tuple[StoredFile, ...] = (),
-        api_code: str | None = None,
-        api_description: str | None = None,
-        reason: str | None = None,
-    ) -> None:
-        outcome = Outcome(
-            request_id=request.request_id,
-            status=status,
-            kind=kind or request.kind,
-            submitted_at=request.submitted_at,
-            finished_at=self._now(),
-            attempts=request.attempts + 1,
-            update_count=update_count,
-            error_count=error_count,
-            errors_by_code=errors_by_code or {},
-            first_errors=first_errors,
-            files=files,
-            api_code=api_code,
-            api_description=api_description,
-            reason=reason,
+    def _finish(self, request: PendingRequest, status: Status, **fields: Any) -> None:
+        """Decide the terminal outcome (fields: any of Outcome's optional ones), record it, queue it for publishing."""
+        outcome = replace(
+            Outcome(
+                request_id=request.request_id,
+                status=status,
+                kind=request.kind,
+                submitted_at=request.submitted_at,
+                finished_at=self._now(),
+                attempts=request.attempts + 1,
+            ),
+            **fields,
         )
         self._d.store.decide(outcome, self._owner)  # before publishing: a retry publishes exactly this
         self._batch.add(outcome)
