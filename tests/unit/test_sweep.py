@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from profile_poller.config import Settings
-from profile_poller.ports import FileRefused, TransportError
+from profile_poller.ports import FileRefused, StoreError, TransportError
 from profile_poller.sweep import Sweep, SweepDeps
 from tests.fakes import FakeApi, FakeArchive, FakeClock, FakeFile, FakeKeys, FakeNotifier, FakeStore, json_response
 
@@ -348,3 +348,15 @@ def test_a_sweep_that_died_after_publishing_is_finished_with_the_same_outcome(wo
     again = world.published("r1")
     assert [o.event_id for o in again] == ["r1:FAILED", "r1:FAILED"] and again[0] == again[1]
     assert world.status("r1") == "FAILED" and len(world.api.asked) == 1
+
+
+def test_a_failing_table_stops_the_sweep_as_systemic(world: World) -> None:
+    world.register(*[f"r{i}" for i in range(5)])
+
+    def table_down(rid: str) -> None:
+        raise StoreError("claiming failed: ProvisionedThroughputExceededException")
+
+    world.store.before_claim = table_down
+    summary = world.sweep(concurrency=1)
+    assert summary["systemic"] >= 1 and "table could not be written" in summary["stopped"]
+    assert summary["claimed"] == 0 and world.api.asked == []

@@ -96,6 +96,7 @@ class Sweep:
                 self.summary.add("due_seen")
                 pool.submit(self._guarded, request_id, slots)
         except StoreError as exc:
+            self.summary.add("systemic")
             self._stop(f"the table could not be read: {exc}", systemic=True)
             return False
         return True
@@ -124,6 +125,9 @@ class Sweep:
                 "lease lost before the write; another invocation owns the request",
                 extra={"request_id": request_id[:128]},
             )
+        except StoreError as exc:  # the table is failing: asking more would only pile up leases
+            self.summary.add("systemic")
+            self._stop(f"the table could not be written: {exc}", systemic=True)
         except Exception:
             self.summary.add("errors")
             logger.exception(
