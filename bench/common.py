@@ -21,7 +21,7 @@ KEY = "bench-key"
 @contextmanager
 def simulator_process(delay: float = 0.0, big: str | None = None) -> Iterator[str]:
     """The Campaign API simulator in a child process; yields its base URL."""
-    args = [sys.executable, "-m", "local.simulator", "--key", KEY, "--delay", str(delay)]
+    args = [sys.executable, "-m", "local.sim_server", "--key", KEY, "--delay", str(delay)]
     if big:
         args += ["--big", big]
     proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)

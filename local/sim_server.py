@@ -1,0 +1,50 @@
+"""The simulator as its own process (benchmarks): `python -m local.sim_server --delay 0.1 --big ID:BYTES`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from collections.abc import Iterator
+
+from local.simulator import FileSpec, Simulator, Step
+
+
+def repeated_rows(size: int, row: bytes = b'3005, "Invalid Profile ID", 1\r\n') -> FileSpec:
+    """An error file of exactly `size` bytes (header, then rows), generated on the fly: no memory held."""
+    header = b"Code, Description, Index\r\n"
+    body = size - len(header)
+    count, rest = divmod(body, len(row))
+
+    def chunks() -> Iterator[bytes]:
+        yield header
+        block = row * 4096
+        full, tail = divmod(count, 4096)
+        for _ in range(full):
+            yield block
+        yield row * tail
+        yield b" " * rest  # padding: a blank line's worth, ignored by the parser
+
+    return FileSpec(size=size, chunks=chunks)
+
+
+def main() -> None:
+    """Run the simulator as its own process (benchmarks): prints `base_url file_host_url`, serves until killed."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--key", default="sim-key")
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds before each status answer")
+    parser.add_argument("--big", metavar="REQUEST_ID:BYTES", help="script REQUEST_ID to finish with an error file")
+    args = parser.parse_args()
+    sim = Simulator(valid_keys={args.key}).start()
+    sim.delay_seconds = args.delay
+    if args.big:
+        request_id, size = args.big.split(":")
+        sim.add_file("big.csv", repeated_rows(int(size)))
+        sim.script(request_id, Step.done_update(1, sim.api_file_path("big.csv")))
+    print(sim.base_url, sim.file_host_url, flush=True)
+    threading.Event().wait() if sys.stdin is None else sys.stdin.read()  # until killed or stdin closes
+    sim.stop()
+
+
+if __name__ == "__main__":
+    main()
