@@ -43,6 +43,15 @@ def test_other_events_are_refused_clearly(event: object) -> None:
         parse_event(event)
 
 
+NO_RESULT: dict[str, object] = {
+    "files": (),
+    "error_count": None,
+    "errors_by_code": {},
+    "first_errors": (),
+    "update_count": None,
+}
+
+
 def outcome(**changes: object) -> Outcome:
     base = {
         "request_id": "r1",
@@ -70,23 +79,10 @@ def outcome(**changes: object) -> Outcome:
             status=Status.FAILED,
             api_code="3005",
             api_description="Invalid Profile ID",
-            files=(),
-            error_count=None,
-            errors_by_code={},
-            first_errors=(),
-            update_count=None,
             reason="the API answered code 3005",
+            **NO_RESULT,
         ),
-        outcome(
-            status=Status.EXPIRED,
-            kind=Kind.UNKNOWN,
-            files=(),
-            error_count=None,
-            errors_by_code={},
-            first_errors=(),
-            update_count=None,
-            reason="no final answer",
-        ),
+        outcome(status=Status.EXPIRED, kind=Kind.UNKNOWN, reason="no final answer", **NO_RESULT),
     ],
 )
 def test_messages_validate_against_the_schema(o: Outcome) -> None:
