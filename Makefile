@@ -35,6 +35,7 @@ lint-python: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/bandit --quiet --severity-level medium --recursive layers/shared/profile_poller functions
 
 # the four checks a platform team runs on the template; each must be clean (warnings fail cfn-lint too)
@@ -52,7 +53,7 @@ build: $(SAM_VENV)/.installed venv
 	PATH="$$(dirname "$$PY313"):$$PATH" $(SAM_VENV)/bin/sam build --template template.yaml
 	$(PY) -m local.check_build .aws-sam/build
 
-# figures, not pass/fail: see README "Performance and cost"
+# figures, not pass/fail: see docs/performance.md
 bench: venv
 	$(PY) -m bench.run
 

@@ -12,8 +12,8 @@ from typing import Any
 import requests
 
 from local.stack import LocalStack, aws_env, create_stack
-from profile_poller.config import Settings, load_settings
-from profile_poller.store import to_dynamo
+from profile_poller.adapters.dynamodb import to_dynamo
+from profile_poller.entry.config import Settings, load_settings
 
 KEY = "bench-key"
 

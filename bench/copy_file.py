@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import time
 
-from profile_poller.config import load_settings
-from profile_poller.producer import get, register
-from profile_poller.runtime import Runtime
+from profile_poller.entry.config import load_settings
+from profile_poller.entry.producer import get, register
+from profile_poller.entry.runtime import Runtime
 
 
 def rss_mb(field: str) -> float:

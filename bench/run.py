@@ -17,8 +17,8 @@ from typing import Any
 
 from bench.common import fresh_stack, pending, put_items, settings_for, simulator_process
 from local.stack import LocalStack, moto_server
-from profile_poller.runtime import Runtime
-from profile_poller.store import DynamoRequestStore
+from profile_poller.adapters.dynamodb import DynamoRequestStore
+from profile_poller.entry.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 DELAY = 0.100

@@ -19,7 +19,7 @@ from typing import Any
 from local.context import LambdaContext, OffsetClock
 from local.simulator import FileSpec, Simulator, Step
 from local.stack import apply_env, aws_env, create_stack, drain, moto_server
-from profile_poller.model import Kind
+from profile_poller.core.model import Kind
 
 ROOT = Path(__file__).resolve().parent.parent
 TICKS = 6
@@ -106,10 +106,10 @@ def main() -> int:
         print(f"handler logs    {log_path.relative_to(ROOT)}\n")
 
         import app  # the real handler module, as Lambda imports it
-        from profile_poller.config import load_settings
-        from profile_poller.producer import register
-        from profile_poller.runtime import Runtime
-        from profile_poller.store import to_dynamo
+        from profile_poller.adapters.dynamodb import to_dynamo
+        from profile_poller.entry.config import load_settings
+        from profile_poller.entry.producer import register
+        from profile_poller.entry.runtime import Runtime
 
         clock = OffsetClock()
         app.use_runtime(Runtime.build(load_settings(), clock=clock))

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from local.simulator import FileSpec, Simulator, Step
 from local.stack import aws_env, create_stack, moto_server
-from profile_poller.model import Kind
-from profile_poller.producer import register
+from profile_poller.core.model import Kind
+from profile_poller.entry.producer import register
 
 ROOT = Path(__file__).resolve().parent.parent
 API_KEY = "local-key-not-a-secret"  # the simulator's key

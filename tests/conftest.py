@@ -15,8 +15,8 @@ import requests
 from local.context import LambdaContext, OffsetClock
 from local.simulator import Simulator
 from local.stack import LocalStack, aws_env, create_stack, moto_server
-from profile_poller.config import load_settings
-from profile_poller.runtime import Runtime
+from profile_poller.entry.config import load_settings
+from profile_poller.entry.runtime import Runtime
 
 API_KEY = "integration-key"
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,7 +58,7 @@ class _Lines(logging.Handler):
 @pytest.fixture
 def log_lines() -> Iterator[list[str]]:
     """Every line the handler logs, formatted exactly as Lambda would receive it (Powertools JSON)."""
-    from profile_poller.observability import logger
+    from profile_poller.entry.observability import logger
 
     target = logging.getLogger(logger.name)
     capture = _Lines(logger.registered_formatter)

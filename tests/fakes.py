@@ -9,9 +9,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from profile_poller.classify import ApiResponse
-from profile_poller.model import Outcome, outcome_map
-from profile_poller.ports import Credentials, CredentialsError, LeaseLost, PublishError, Readable, TransportError
+from profile_poller.core.classify import ApiResponse
+from profile_poller.core.model import Outcome, outcome_map
+from profile_poller.core.ports import Credentials, CredentialsError, LeaseLost, PublishError, Readable, TransportError
 
 
 class FakeClock:

@@ -8,10 +8,10 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from profile_poller.config import ConfigError, load_settings
-from profile_poller.events import parse_event
-from profile_poller.observability import capture_lambda_handler, logger, metrics, record_sweep
-from profile_poller.runtime import Runtime
+from profile_poller.entry.config import ConfigError, load_settings
+from profile_poller.entry.events import parse_event
+from profile_poller.entry.observability import capture_lambda_handler, logger, metrics, record_sweep
+from profile_poller.entry.runtime import Runtime
 
 _runtime: Runtime | None = None  # reused across invocations of a warm container
 

@@ -20,12 +20,12 @@ from typing import Any
 
 from local.simulator import FileSpec, Simulator, Step
 from local.stack import LocalStack, drain
-from profile_poller.config import load_settings
-from profile_poller.model import archive_key
-from profile_poller.observability import logger
-from profile_poller.runtime import Runtime
-from profile_poller.store import from_dynamo, to_dynamo
-from profile_poller.sweep import Sweep
+from profile_poller.adapters.dynamodb import from_dynamo, to_dynamo
+from profile_poller.core.model import archive_key
+from profile_poller.core.sweep import Sweep
+from profile_poller.entry.config import load_settings
+from profile_poller.entry.observability import logger
+from profile_poller.entry.runtime import Runtime
 
 KEY_1, KEY_2 = "chaos-key-one-4f1c", "chaos-key-two-9d2e"
 LEASE = 600

@@ -11,12 +11,12 @@ import pytest
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
 from local.stack import LocalStack, drain, subscribe
-from profile_poller.archive import S3Archive
-from profile_poller.model import Kind, Outcome, Status
-from profile_poller.notify import SnsNotifier
-from profile_poller.ports import CredentialsError, StoreError, TransportError
-from profile_poller.secrets import SecretKeySource
-from profile_poller.streams import MeteredReader
+from profile_poller.adapters.s3 import S3Archive
+from profile_poller.adapters.secrets import SecretKeySource
+from profile_poller.adapters.sns import SnsNotifier
+from profile_poller.core.model import Kind, Outcome, Status
+from profile_poller.core.ports import CredentialsError, StoreError, TransportError
+from profile_poller.core.streams import MeteredReader
 from tests.fakes import FakeFile
 from tests.unit.test_events_and_messages import SCHEMA
 

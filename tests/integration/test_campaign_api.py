@@ -7,10 +7,10 @@ import traceback
 import pytest
 
 from local.simulator import FileSpec, Simulator, Step
-from profile_poller.campaign_api import CampaignApi, build_session
-from profile_poller.classify import Pending, classify
-from profile_poller.ports import Credentials, FileRefused, TransportError
-from profile_poller.streams import MeteredReader
+from profile_poller.adapters.campaign_api import CampaignApi, build_session
+from profile_poller.core.classify import Pending, classify
+from profile_poller.core.ports import Credentials, FileRefused, TransportError
+from profile_poller.core.streams import MeteredReader
 from tests.conftest import API_KEY
 
 BODY = b'Code,Description,Index\r\n3005,"x",1\r\n' * 100

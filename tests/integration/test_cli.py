@@ -7,7 +7,7 @@ import json
 import pytest
 
 from local.stack import LocalStack
-from profile_poller.cli import main
+from profile_poller.entry.cli import main
 
 
 @pytest.fixture(autouse=True)

@@ -14,9 +14,9 @@ import app
 from local.context import LambdaContext
 from local.simulator import FileSpec, Simulator, Step
 from local.stack import LocalStack, drain
-from profile_poller.events import InvalidEvent
-from profile_poller.model import Kind
-from profile_poller.producer import register
+from profile_poller.core.model import Kind
+from profile_poller.entry.events import InvalidEvent
+from profile_poller.entry.producer import register
 from tests.conftest import API_KEY, Ticks
 from tests.unit.test_events_and_messages import SCHEMA
 

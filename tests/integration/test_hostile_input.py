@@ -11,8 +11,8 @@ from botocore.exceptions import ClientError
 
 from local.simulator import FileSpec, Simulator, Step
 from local.stack import LocalStack, drain
-from profile_poller.producer import register
-from profile_poller.store import from_dynamo, to_dynamo
+from profile_poller.adapters.dynamodb import from_dynamo, to_dynamo
+from profile_poller.entry.producer import register
 from tests.conftest import Ticks
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from local.stack import LocalStack
-from profile_poller.model import Kind, Outcome, Status
-from profile_poller.ports import LeaseLost
-from profile_poller.producer import AlreadyRegistered, register
-from profile_poller.store import DynamoRequestStore, to_dynamo
+from profile_poller.adapters.dynamodb import DynamoRequestStore, to_dynamo
+from profile_poller.core.model import Kind, Outcome, Status
+from profile_poller.core.ports import LeaseLost
+from profile_poller.entry.producer import AlreadyRegistered, register
 
 NOW = 1_800_000_000
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from profile_poller.classify import (
+from profile_poller.core.classify import (
     ApiResponse,
     Failed,
     Finished,

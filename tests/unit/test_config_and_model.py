@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from profile_poller.config import ConfigError, load_settings
-from profile_poller.model import InvalidRequestId, Kind, PendingRequest, archive_key, validate_request_id
-from profile_poller.pacing import backoff_seconds
+from profile_poller.core.model import InvalidRequestId, Kind, PendingRequest, archive_key, validate_request_id
+from profile_poller.core.pacing import backoff_seconds
+from profile_poller.entry.config import ConfigError, load_settings
 
 REQUIRED = {"TABLE_NAME": "t", "BUCKET_NAME": "b", "TOPIC_ARN": "arn:aws:sns:eu-west-1:1:t", "SECRET_ID": "s"}
 

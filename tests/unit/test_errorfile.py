@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from profile_poller.errorfile import ErrorFileParser, parse_error_file
+from profile_poller.core.errorfile import ErrorFileParser, parse_error_file
 
 SAMPLE = (
     b"Code, Description, Index\r\n"

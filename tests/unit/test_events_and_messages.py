@@ -8,14 +8,14 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from profile_poller.events import InvalidEvent, parse_event
-from profile_poller.message import build_message
-from profile_poller.model import ErrorRow, Kind, Outcome, Status, StoredFile
-from profile_poller.ports import Credentials, CredentialsError
-from profile_poller.secrets import parse_secret
+from profile_poller.adapters.secrets import parse_secret
+from profile_poller.core.message import build_message
+from profile_poller.core.model import ErrorRow, Kind, Outcome, Status, StoredFile
+from profile_poller.core.ports import Credentials, CredentialsError
+from profile_poller.entry.events import InvalidEvent, parse_event
 
 ROOT = Path(__file__).resolve().parents[2]
-SCHEMA = json.loads((ROOT / "layers/shared/profile_poller/outcome-message.schema.json").read_text())
+SCHEMA = json.loads((ROOT / "layers/shared/profile_poller/core/outcome-message.schema.json").read_text())
 
 
 def test_both_sample_events_start_a_sweep() -> None:

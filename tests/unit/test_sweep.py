@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from profile_poller.config import Settings
-from profile_poller.ports import FileRefused, StoreError, TransportError
-from profile_poller.sweep import Sweep, SweepDeps
+from profile_poller.core.ports import FileRefused, StoreError, TransportError
+from profile_poller.core.sweep import Sweep, SweepDeps
+from profile_poller.entry.config import Settings
 from tests.fakes import FakeApi, FakeArchive, FakeClock, FakeFile, FakeKeys, FakeNotifier, FakeStore, json_response
 
 PENDING = json_response(200, '{"code": "1010", "description": "The request was not processed."}')

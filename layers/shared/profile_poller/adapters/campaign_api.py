@@ -16,8 +16,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.util.retry import Retry
 
-from .classify import ApiResponse
-from .ports import Credentials, FileRefused, TransportError
+from ..core.classify import ApiResponse
+from ..core.ports import Credentials, FileRefused, TransportError
 
 STATUS_PATH = "/campaignapi/resources/v3/profilequerystatus/"
 MAX_STATUS_BODY = 1024 * 1024  # a status answer is a few hundred bytes; anything past 1 MiB is not one

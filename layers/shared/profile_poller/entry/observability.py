@@ -9,7 +9,8 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
-SERVICE = "profile-poller"
+from ..core.log import SERVICE
+
 NAMESPACE = "ProfilePoller"
 
 logger = Logger(service=SERVICE)

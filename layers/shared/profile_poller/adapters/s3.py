@@ -9,7 +9,7 @@ from urllib.parse import quote
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .ports import Readable, StoreError
+from ..core.ports import Readable, StoreError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

@@ -12,8 +12,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
-from .config import ConfigError, check_base_url
-from .ports import Credentials, CredentialsError
+from ..core.ports import Credentials, CredentialsError
+from ..core.settings import ConfigError, check_base_url
 
 CACHE_SECONDS = 300
 

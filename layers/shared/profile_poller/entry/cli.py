@@ -10,9 +10,9 @@ from collections.abc import Sequence
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..core.model import InvalidRequestId, Kind, Status
 from . import producer
 from .config import ConfigError, load_due_shards, load_table_name
-from .model import InvalidRequestId, Kind, Status
 
 
 def _parser() -> argparse.ArgumentParser:

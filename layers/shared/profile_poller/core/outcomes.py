@@ -7,8 +7,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .log import logger
 from .model import Outcome, Status
-from .observability import logger
 from .ports import LeaseLost, Notifier, PublishError, RequestStore, StoreError
 
 SNS_BATCH = 10  # PublishBatch takes at most ten entries

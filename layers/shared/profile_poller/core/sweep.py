@@ -11,8 +11,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .classify import Failed, Finished, KeyRejected, Pending, Systemic, Throttled, Transient, Verdict, classify
-from .config import Settings
 from .copier import FileCopier, infer_kind
+from .log import logger
 from .model import (
     InvalidRequestId,
     Kind,
@@ -21,7 +21,6 @@ from .model import (
     Status,
     validate_request_id,
 )
-from .observability import logger
 from .outcomes import OutcomeBatch, SweepSummary
 from .pacing import RateLimiter, backoff_seconds
 from .ports import (
@@ -37,6 +36,7 @@ from .ports import (
     StoreError,
     TransportError,
 )
+from .settings import Settings
 
 
 @dataclass

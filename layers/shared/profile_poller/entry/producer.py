@@ -1,4 +1,4 @@
-"""The producer contract (README "Producer contract"): how automation registers a request-id.
+"""The producer contract (docs/producers.md): how automation registers a request-id.
 
 The raw item is public: `{request_id, status: "PENDING", due_shard, next_check_at: 0}` put with
 `attribute_not_exists(request_id)`, optionally `kind` and `submitted_at`. This helper writes exactly that.
@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from .model import Kind, Status, validate_request_id
-from .store import DUE_INDEX, from_dynamo, to_dynamo
+from ..adapters.dynamodb import DUE_INDEX, from_dynamo, to_dynamo
+from ..core.model import Kind, Status, validate_request_id
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .message import build_message
-from .model import Outcome
-from .ports import PublishError
+from ..core.message import build_message
+from ..core.model import Outcome
+from ..core.ports import PublishError
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient

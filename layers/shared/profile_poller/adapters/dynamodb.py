@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .model import Outcome, Status, outcome_map
-from .observability import logger
-from .ports import LeaseLost, StoreError
+from ..core.log import logger
+from ..core.model import Outcome, Status, outcome_map
+from ..core.ports import LeaseLost, StoreError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -11,14 +11,14 @@ import boto3
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from botocore.config import Config
 
-from .archive import S3Archive
-from .campaign_api import CampaignApi, build_session
-from .config import Settings
-from .notify import SnsNotifier
-from .outcomes import SweepSummary
-from .secrets import SecretKeySource
-from .store import DynamoRequestStore
-from .sweep import Sweep, SweepDeps
+from ..adapters.campaign_api import CampaignApi, build_session
+from ..adapters.dynamodb import DynamoRequestStore
+from ..adapters.s3 import S3Archive
+from ..adapters.secrets import SecretKeySource
+from ..adapters.sns import SnsNotifier
+from ..core.outcomes import SweepSummary
+from ..core.settings import Settings
+from ..core.sweep import Sweep, SweepDeps
 
 
 @dataclass
