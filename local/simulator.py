@@ -2,8 +2,10 @@
 
 Scripted per request-id (a list of steps, the last one repeats), with fault injection: throttling with or
 without Retry-After, 5xx with HTML bodies, resets, hangs, key rotation (retired keys answer 498) and file
-downloads that break off. Two listeners: the API origin (files under /campaignapi/.../files/, Bearer key
-required) and a separate file host (absolute URLs under /public/, no key expected, every header recorded).
+downloads that break off; files go out with a Content-Length, chunked, or gzip-encoded (the script's vocabulary,
+Step and FileSpec, is in local/sim_script.py). Two listeners: the API origin (files under /campaignapi/.../files/,
+Bearer key required) and a separate file host (absolute URLs under /public/, no key expected, every header
+recorded).
 """
 
 from __future__ import annotations
@@ -13,82 +15,18 @@ import socket
 import struct
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from local.sim_script import FileSpec, Step
 
 STATUS_PREFIX = "/campaignapi/resources/v3/profilequerystatus/"
 FILES_PREFIX = "/campaignapi/resources/v3/files/"
 PUBLIC_PREFIX = "/public/"
 
-
-@dataclass(frozen=True)
-class Step:
-    """One answer to a status call. `action` is "json", "raw", "reset" or "hang"."""
-
-    action: str
-    status: int = 200
-    body: Any = None
-    headers: tuple[tuple[str, str], ...] = ()
-
-    @staticmethod
-    def pending() -> Step:
-        return Step("json", 200, {"code": "1010", "description": "The request was not processed."})
-
-    @staticmethod
-    def done_update(update_count: int | str, error_file: str | None) -> Step:
-        body: dict[str, Any] = {"update-count": update_count}
-        if error_file is not None:
-            body["error-file"] = error_file
-        return Step("json", 200, body)
-
-    @staticmethod
-    def done_get(file: str) -> Step:
-        return Step("json", 200, {"file": file})
-
-    @staticmethod
-    def error(status: int, code: int | str, description: str) -> Step:
-        return Step("json", status, {"code": code, "description": description})
-
-    @staticmethod
-    def throttle(retry_after: int | None = None) -> Step:
-        headers = (("Retry-After", str(retry_after)),) if retry_after is not None else ()
-        return Step("json", 429, {"code": 429, "description": "Throttle limit reached for the time window"}, headers)
-
-    @staticmethod
-    def raw(status: int, body: bytes, content_type: str = "text/html") -> Step:
-        return Step("raw", status, body, (("Content-Type", content_type),))
-
-    @staticmethod
-    def reset() -> Step:
-        return Step("reset")
-
-    @staticmethod
-    def hang() -> Step:
-        return Step("hang")
-
-
-@dataclass
-class FileSpec:
-    """A downloadable file: fixed bytes, or `size` bytes produced by `chunks` (for huge files)."""
-
-    data: bytes = b""
-    size: int | None = None
-    chunks: Callable[[], Iterator[bytes]] | None = None
-    faults: list[str] = field(default_factory=list)  # consumed per download: "truncate", "reset", "500"
-
-    @property
-    def length(self) -> int:
-        return self.size if self.size is not None else len(self.data)
-
-    def body(self) -> Iterator[bytes]:
-        if self.chunks is not None:
-            yield from self.chunks()
-        else:
-            for start in range(0, len(self.data), 65536):
-                yield self.data[start : start + 65536]
+__all__ = ["FILES_PREFIX", "PUBLIC_PREFIX", "STATUS_PREFIX", "Call", "FileSpec", "Simulator", "Step"]
 
 
 @dataclass
@@ -275,22 +213,27 @@ def _handler(sim: Simulator, api: bool) -> type[BaseHTTPRequestHandler]:
             if fault == "reset":
                 self._reset()
                 return
+            length, chunks = spec.wire()
             self.send_response(200)
             self.send_header("Content-Type", "text/csv")
-            self.send_header("Content-Length", str(spec.length))
+            if spec.gzip:
+                self.send_header("Content-Encoding", "gzip")
+            self.send_header(*(("Transfer-Encoding", "chunked") if spec.chunked else ("Content-Length", str(length))))
             self.end_headers()
-            limit = spec.length // 2 if fault == "truncate" else spec.length
+            limit = length // 2 if fault == "truncate" else length
             sent = 0
-            for chunk in spec.body():
+            for chunk in chunks:
                 part = chunk[: max(0, limit - sent)]
                 if part:
-                    self.wfile.write(part)
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part) if spec.chunked else part)
                     sent += len(part)
                 if sent >= limit:
                     break
             if fault == "truncate":
                 self.wfile.flush()
                 self._reset()
+            elif spec.chunked:
+                self.wfile.write(b"0\r\n\r\n")
 
         def _json(self, status: int, body: Any, headers: tuple[tuple[str, str], ...] = ()) -> None:
             data = json.dumps(body).encode()

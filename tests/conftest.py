@@ -1,11 +1,20 @@
-"""A moto server on 127.0.0.1 for the session (reset per test) and a Campaign API simulator per test."""
+"""A moto server on 127.0.0.1 for the session (reset per test) and a Campaign API simulator per test.
+
+No test may reach beyond the loopback range: every socket connect and name lookup is checked here, and one to
+anywhere else is refused (no packet leaves) and fails the test that made it, even if the code under test
+swallowed the error.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import os
+import socket
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +29,68 @@ from profile_poller.entry.runtime import Runtime
 
 API_KEY = "integration-key"
 ROOT = Path(__file__).resolve().parents[1]
+
+# -- the loopback guard -------------------------------------------------------------------------
+
+LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
+outside_attempts: list[str] = []  # what tried to leave the machine since the current test started
+
+
+def is_loopback(host: object) -> bool:
+    if host is None:
+        return True  # getaddrinfo(None, port): the wildcard / local address
+    text = host.decode() if isinstance(host, bytes) else str(host)
+    if text.lower().rstrip(".") in LOCAL_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(text.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False  # a name other than localhost would need DNS, which is outside
+
+
+def _refuse(what: str) -> OSError:
+    outside_attempts.append(what)
+    return OSError(f"test guard: {what} is outside 127.0.0.0/8; no test may reach it")
+
+
+_connect = socket.socket.connect
+_connect_ex = socket.socket.connect_ex
+_getaddrinfo = socket.getaddrinfo
+
+
+def _guarded_connect(self: socket.socket, address: Any) -> None:
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not is_loopback(address[0]):
+        raise _refuse(f"connect to {address[0]!r}")
+    _connect(self, address)
+
+
+def _guarded_connect_ex(self: socket.socket, address: Any) -> int:
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not is_loopback(address[0]):
+        raise _refuse(f"connect to {address[0]!r}")
+    return _connect_ex(self, address)
+
+
+def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+    if not is_loopback(host):
+        raise socket.gaierror(socket.EAI_NONAME, str(_refuse(f"name lookup of {host!r}")))
+    return _getaddrinfo(host, *args, **kwargs)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Installed before any test module is imported, for the whole session."""
+    socket.socket.connect = _guarded_connect  # type: ignore[method-assign,assignment]
+    socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign,assignment]
+    socket.getaddrinfo = _guarded_getaddrinfo
+
+
+@pytest.fixture(autouse=True)
+def only_loopback() -> Iterator[None]:
+    """Fails any test that tried to reach an address outside 127.0.0.0/8 (the attempt itself was refused)."""
+    outside_attempts.clear()
+    yield
+    if outside_attempts:
+        attempts, outside_attempts[:] = list(outside_attempts), []
+        pytest.fail(f"the test tried to leave the machine: {attempts}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -42,6 +113,42 @@ def stack(moto_endpoint: str) -> LocalStack:
 def sim() -> Iterator[Simulator]:
     with Simulator(valid_keys={API_KEY}) as simulator:
         yield simulator
+
+
+class Stranger:
+    """A listener on 127.0.0.2: local, but on no allow-list. It records every request it gets (there should be
+    none) and answers 200 with a body, so a client that wrongly went there would get something to archive."""
+
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+        recorded = self.requests
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                recorded.append(self.path)
+                self.send_response(200)
+                self.send_header("Content-Length", "7")
+                self.end_headers()
+                self.wfile.write(b"secrets")
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.2", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.2:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def stranger() -> Iterator[Stranger]:
+    listener = Stranger()
+    yield listener
+    listener.close()
 
 
 class _Lines(logging.Handler):

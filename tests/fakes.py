@@ -158,8 +158,11 @@ class FakeApi:
     asked: list[tuple[str, str]] = field(default_factory=list)
     valid_keys: set[str] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    before_query: Callable[[str], None] | None = None  # e.g. to let the clock run while the API thinks
 
     def query(self, request_id: str, credentials: Credentials) -> ApiResponse:
+        if self.before_query:
+            self.before_query(request_id)
         with self.lock:
             self.asked.append((request_id, credentials.api_key))
             if self.valid_keys is not None and credentials.api_key not in self.valid_keys:
@@ -221,11 +224,14 @@ class FakeNotifier:
         self.published: list[Outcome] = []
         self.calls = 0
         self.fail_next: int = 0
+        self.refuse_once: set[str] = set()  # request ids whose entry fails once (a per-entry PublishBatch failure)
 
     def publish(self, outcomes: Sequence[Outcome]) -> set[str]:
         self.calls += 1
         if self.fail_next:
             self.fail_next -= 1
             raise PublishError("SNS unavailable")
-        self.published.extend(outcomes)
-        return set()
+        refused = {o.event_id for o in outcomes if o.request_id in self.refuse_once}
+        self.refuse_once -= {o.request_id for o in outcomes}
+        self.published.extend(o for o in outcomes if o.event_id not in refused)
+        return refused

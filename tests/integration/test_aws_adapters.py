@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from typing import Any
 
 import jsonschema
@@ -14,7 +15,7 @@ from local.stack import LocalStack, drain, subscribe
 from profile_poller.adapters.s3 import S3Archive
 from profile_poller.adapters.secrets import SecretKeySource
 from profile_poller.adapters.sns import SnsNotifier
-from profile_poller.core.model import Kind, Outcome, Status
+from profile_poller.core.model import ErrorRow, Kind, Outcome, Status
 from profile_poller.core.ports import CredentialsError, StoreError, TransportError
 from profile_poller.core.streams import MeteredReader
 from tests.fakes import FakeFile
@@ -64,6 +65,18 @@ def test_outcomes_reach_subscribers_with_attributes_and_filter_policies(stack: L
         assert envelope["Subject"].startswith("Profile request")
     [only] = drain(stack, failures)
     assert json.loads(only["Message"])["event_id"] == "bad:FAILED"
+
+
+def test_entries_refused_one_by_one_are_returned_and_the_rest_delivered(stack: LocalStack) -> None:
+    # Given three outcomes of which the middle one is over SNS's 256 KiB message limit (a per-entry failure:
+    # PublishBatch itself succeeds and lists that entry under "Failed")
+    big = replace(outcome("big", Status.COMPLETED), first_errors=(ErrorRow("3005", "x" * 300_000, "1"),))
+    batch = [outcome("ok-1", Status.COMPLETED), big, outcome("ok-2", Status.FAILED)]
+    # When they are published, Then exactly the refused one is reported failed (so its request stays pending)
+    assert SnsNotifier(stack.client("sns"), stack.topic_arn).publish(batch) == {"big:COMPLETED"}
+    assert stack.queue_url is not None
+    delivered = sorted(json.loads(e["Message"])["event_id"] for e in drain(stack, stack.queue_url))
+    assert delivered == ["ok-1:COMPLETED", "ok-2:FAILED"]
 
 
 def put_secret(stack: LocalStack, value: str) -> None:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import traceback
+from urllib.parse import urlsplit
 
 import pytest
 
-from local.simulator import FileSpec, Simulator, Step
+from local.simulator import STATUS_PREFIX, FileSpec, Simulator, Step
 from profile_poller.adapters.campaign_api import CampaignApi, build_session
-from profile_poller.core.classify import Pending, classify
+from profile_poller.core.classify import Finished, Pending, classify
 from profile_poller.core.ports import Credentials, FileRefused, TransportError
 from profile_poller.core.streams import MeteredReader
-from tests.conftest import API_KEY
+from tests.conftest import API_KEY, Stranger
 
 BODY = b'Code,Description,Index\r\n3005,"x",1\r\n' * 100
 
@@ -26,9 +28,9 @@ def creds(sim: Simulator) -> Credentials:
     return Credentials(API_KEY, sim.base_url)
 
 
-def read_all(api: CampaignApi, path: str, creds: Credentials) -> bytes:
+def read_all(api: CampaignApi, path: str, creds: Credentials, cap: int = 10**9) -> bytes:
     with api.open_file(path, creds) as remote:
-        reader = MeteredReader(remote, 10**9)
+        reader = MeteredReader(remote, cap)
         return b"".join(iter(lambda: reader.read(1000), b""))
 
 
@@ -55,6 +57,23 @@ def test_absolute_file_on_another_host_gets_no_key(api: CampaignApi, sim: Simula
     sim.add_file("p.csv", FileSpec(BODY))
     assert read_all(api, sim.public_file_url("p.csv"), creds) == BODY
     assert sim.calls[-1].authorization is None and sim.calls[-1].host.startswith("localhost")
+
+
+@pytest.mark.parametrize("differs", ["port", "scheme"])
+def test_the_key_goes_to_the_api_origin_only_not_to_its_host_on_another_port_or_scheme(
+    api: CampaignApi, sim: Simulator, differs: str
+) -> None:
+    # Given a file on the API's own host name, 127.0.0.1, but on the file listener's port
+    sim.add_file("p.csv", FileSpec(BODY))
+    port = urlsplit(sim.file_host_url).port
+    file_url = f"http://127.0.0.1:{port}/public/p.csv"
+    # ... while the API origin is http://127.0.0.1 on another port, or https://127.0.0.1 on that same port
+    base_url = sim.base_url if differs == "port" else f"https://127.0.0.1:{port}"
+    # When it is downloaded
+    assert read_all(api, file_url, Credentials(API_KEY, base_url)) == BODY
+    # Then the request carried no key: the origin is scheme, host AND port
+    [call] = sim.calls
+    assert call.path == "/public/p.csv" and call.authorization is None
 
 
 @pytest.mark.parametrize(
@@ -84,11 +103,16 @@ def test_plain_http_is_refused_unless_allowed(sim: Simulator, creds: Credentials
         pass
 
 
-def test_redirect_off_the_list_is_refused(api: CampaignApi, sim: Simulator, creds: Credentials) -> None:
-    url = f"{sim.file_host_url}/redirect?to=http://169.254.169.254/latest"
-    with pytest.raises(FileRefused, match=r"169\.254\.169\.254"), api.open_file(url, creds):
+def test_redirect_off_the_list_is_refused(
+    api: CampaignApi, sim: Simulator, creds: Credentials, stranger: Stranger
+) -> None:
+    # Given an allowed host that redirects to a listener on no list (127.0.0.2)
+    url = f"{sim.file_host_url}/redirect?to={stranger.url}/latest/meta-data/"
+    # When the file is opened, Then it is refused naming the host, and the other listener never hears a thing
+    with pytest.raises(FileRefused, match=r"127\.0\.0\.2"), api.open_file(url, creds):
         pass
-    assert len(sim.calls) == 1
+    assert stranger.requests == []
+    assert [c.path for c in sim.calls] == [url.removeprefix(sim.file_host_url)]
 
 
 def test_redirect_within_the_list_is_followed_without_the_key(
@@ -101,10 +125,11 @@ def test_redirect_within_the_list_is_followed_without_the_key(
 
 
 @pytest.mark.parametrize("fault", ["truncate", "reset"])
+@pytest.mark.parametrize("encoding", ["length", "chunked", "gzip"])
 def test_broken_downloads_raise_transport_errors(
-    api: CampaignApi, sim: Simulator, creds: Credentials, fault: str
+    api: CampaignApi, sim: Simulator, creds: Credentials, fault: str, encoding: str
 ) -> None:
-    sim.add_file("e.csv", FileSpec(BODY * 50, faults=[fault]))
+    sim.add_file("e.csv", FileSpec(BODY * 50, faults=[fault], chunked=encoding == "chunked", gzip=encoding == "gzip"))
     with pytest.raises(TransportError) as caught:
         read_all(api, sim.api_file_path("e.csv"), creds)
     assert API_KEY not in "".join(traceback.format_exception(caught.value))
@@ -134,5 +159,26 @@ def test_oversized_status_answer_is_read_with_a_cap(api: CampaignApi, sim: Simul
 
 
 def test_request_id_is_escaped_in_the_path(api: CampaignApi, sim: Simulator, creds: Credentials) -> None:
-    api.query("a.b_c-1", creds)
-    assert sim.calls[-1].path.endswith("/profilequerystatus/a.b_c-1")
+    # an id the sweep would refuse; the adapter must still keep it inside one path segment
+    rid = "a/../b?c=1#d e%"
+    sim.script(rid, Step.done_update(7, None))
+    response = api.query(rid, creds)
+    [call] = sim.calls
+    assert call.path == STATUS_PREFIX + "a%2F..%2Fb%3Fc%3D1%23d%20e%25"
+    assert classify(response, 0) == Finished(None, None, 7)  # the server read back exactly this id
+
+
+@pytest.mark.parametrize("encoding", ["chunked", "gzip"])
+def test_a_file_without_a_usable_length_is_capped_while_it_streams(
+    api: CampaignApi, sim: Simulator, creds: Credentials, encoding: str
+) -> None:
+    # Given a 200 kB file sent chunked (no Content-Length) or gzip-encoded (Content-Length is the packed size)
+    data = b"3005,x,1\r\n" * 20_000
+    sim.add_file("big.csv", FileSpec(data, chunked=encoding == "chunked", gzip=encoding == "gzip"))
+    # When it is read under a 100 kB cap, Then it is refused once the cap is passed
+    with pytest.raises(FileRefused, match="MAX_FILE_BYTES"):
+        read_all(api, sim.api_file_path("big.csv"), creds, cap=100_000)
+    # and under a cap it fits, the decoded bytes come through whole
+    assert hashlib.sha256(read_all(api, sim.api_file_path("big.csv"), creds, cap=len(data))).digest() == (
+        hashlib.sha256(data).digest()
+    )

@@ -3,17 +3,18 @@ files. Each gets a clear error on the item, in the message or in the logs, and t
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from local.simulator import FileSpec, Simulator, Step
 from local.stack import LocalStack, drain
 from profile_poller.adapters.dynamodb import from_dynamo, to_dynamo
+from profile_poller.core.model import InvalidRequestId
 from profile_poller.entry.producer import register
-from tests.conftest import Ticks
+from tests.conftest import Stranger, Ticks
 
 
 def item(stack: LocalStack, rid: str) -> dict[str, Any]:
@@ -25,9 +26,14 @@ def put(stack: LocalStack, **attributes: Any) -> None:
     stack.client("dynamodb").put_item(TableName=stack.table, Item=to_dynamo(attributes))
 
 
-def messages(stack: LocalStack) -> dict[str, dict[str, Any]]:
+def envelopes(stack: LocalStack) -> dict[str, dict[str, Any]]:
+    """The SNS envelopes the subscriber got (body in "Message", attributes in "MessageAttributes"), by request."""
     assert stack.queue_url is not None
-    return {b["request_id"]: b for b in (json.loads(m["Message"]) for m in drain(stack, stack.queue_url))}
+    return {json.loads(e["Message"])["request_id"]: e for e in drain(stack, stack.queue_url)}
+
+
+def messages(stack: LocalStack) -> dict[str, dict[str, Any]]:
+    return {rid: json.loads(e["Message"]) for rid, e in envelopes(stack).items()}
 
 
 def test_hand_written_items(stack: LocalStack, sim: Simulator, handler_ticks: Ticks, log_lines: list[str]) -> None:
@@ -65,10 +71,13 @@ def test_hand_written_items(stack: LocalStack, sim: Simulator, handler_ticks: Ti
 
 
 def test_a_huge_request_id_is_refused_at_the_door(stack: LocalStack) -> None:
-    with pytest.raises(ClientError, match=r"[Kk]ey"):
-        put(stack, request_id="x" * 10_000, status="PENDING", due_shard="0", next_check_at=0)
-    with pytest.raises(ValueError, match="invalid request-id"):
-        register(stack.client("dynamodb"), stack.table, "x" * 129)
+    ddb = stack.client("dynamodb")
+    for huge in ("x" * 129, "x" * 10_000):
+        with pytest.raises(InvalidRequestId, match="invalid request-id"):
+            register(ddb, stack.table, huge)
+    assert ddb.scan(TableName=stack.table)["Count"] == 0  # nothing was written
+    register(ddb, stack.table, "x" * 128)  # the longest id allowed goes in
+    assert [i["request_id"]["S"] for i in ddb.scan(TableName=stack.table)["Items"]] == ["x" * 128]
 
 
 @pytest.mark.parametrize("body", [b"<html>maintenance</html>", b"", b"not json at all", b'{"code": 1010, "desc'])
@@ -110,17 +119,24 @@ def test_files_off_the_policy_fail_the_request_with_the_reason(
 
 
 def test_an_allowed_host_redirecting_off_the_list_is_refused(
-    stack: LocalStack, sim: Simulator, handler_ticks: Ticks
+    stack: LocalStack, sim: Simulator, handler_ticks: Ticks, stranger: Stranger
 ) -> None:
-    sim.script("r1", Step.done_get(f"{sim.file_host_url}/redirect?to=http://169.254.169.254/latest"))
+    sim.script("r1", Step.done_get(f"{sim.file_host_url}/redirect?to={stranger.url}/latest"))
     register(stack.client("dynamodb"), stack.table, "r1")
     handler_ticks()
-    assert "169.254.169.254" in messages(stack)["r1"]["reason"]
+    message = messages(stack)["r1"]
+    assert message["status"] == "FAILED" and "'127.0.0.2' is not the API host" in message["reason"]
+    assert stranger.requests == []
+    assert stack.client("s3").list_objects_v2(Bucket=stack.bucket).get("KeyCount") == 0
 
 
 @pytest.mark.env(MAX_FILE_BYTES="100000")
-def test_a_file_over_max_file_bytes_is_not_copied(stack: LocalStack, sim: Simulator, handler_ticks: Ticks) -> None:
-    sim.add_file("big.csv", FileSpec(b"x" * 200_000))
+@pytest.mark.parametrize("encoding", ["length", "chunked", "gzip"])
+def test_a_file_over_max_file_bytes_is_not_copied(
+    stack: LocalStack, sim: Simulator, handler_ticks: Ticks, encoding: str
+) -> None:
+    # sent with a Content-Length, chunked (no length), or gzip-encoded (the length is the packed size, ~200 B)
+    sim.add_file("big.csv", FileSpec(b"x" * 200_000, chunked=encoding == "chunked", gzip=encoding == "gzip"))
     sim.script("r1", Step.done_get(sim.api_file_path("big.csv")))
     register(stack.client("dynamodb"), stack.table, "r1")
     handler_ticks()
@@ -137,9 +153,13 @@ def test_a_broken_error_file_is_archived_as_is_with_unknown_counts(
     sim.script("r1", Step.done_update("-5", sim.api_file_path("e.csv")))
     register(stack.client("dynamodb"), stack.table, "r1")
     handler_ticks()
-    message = messages(stack)["r1"]
+    envelope = envelopes(stack)["r1"]
+    message = json.loads(envelope["Message"])
     assert message["status"] == "COMPLETED" and message["error_count"] is None and message["update_count"] is None
     assert "quoted field" in message["reason"] and "update-count" in message["reason"]
-    key = message["files"][0]["s3_uri"].split("/", 3)[3]
+    [stored] = message["files"]
+    key = stored["s3_uri"].split("/", 3)[3]
     assert stack.client("s3").get_object(Bucket=stack.bucket, Key=key)["Body"].read() == broken
-    assert message["files"][0]["sha256"] and json.dumps(message).count("has_errors") == 0
+    assert stored["role"] == "error-file" and stored["sha256"] == hashlib.sha256(broken).hexdigest()
+    # an error file we could not count still means errors: subscribers filtering on has_errors get it
+    assert envelope["MessageAttributes"]["has_errors"]["Value"] == "true"

@@ -96,6 +96,29 @@ def test_release_keeps_the_item_due(stack: LocalStack, store: DynamoRequestStore
     assert store.claim("r1", "b", NOW, NOW + 900, due_by=NOW) is not None
 
 
+def test_a_sweep_without_the_lease_can_neither_release_nor_decide(stack: LocalStack, store: DynamoRequestStore) -> None:
+    # Given a stale sweep "old" whose lease ran out, and sweep "new" that holds the lease now
+    ddb = stack.client("dynamodb")
+    register(ddb, stack.table, "r1", submitted_at=NOW)
+    assert store.claim("r1", "old", NOW, NOW + 900, due_by=NOW) is not None
+    assert store.claim("r1", "new", NOW + 901, NOW + 1800, due_by=NOW + 901) is not None
+    # When the stale sweep wakes up and tries to drop the lease or record an outcome
+    with pytest.raises(LeaseLost):
+        store.release("r1", "old")
+    with pytest.raises(LeaseLost):
+        store.decide(finished("r1"), "old")
+    # Then the live owner's lease and the item are untouched
+    raw = ddb.get_item(TableName=stack.table, Key=to_dynamo({"request_id": "r1"}))["Item"]
+    assert raw["lease_owner"]["S"] == "new" and raw["lease_until"]["N"] == str(NOW + 1800)
+    assert "settling" not in raw and raw["status"]["S"] == "PENDING"
+    assert store.claim("r1", "third", NOW + 902, NOW + 1900, due_by=NOW + 902) is None  # still leased
+    # and the owner itself can do both
+    store.decide(finished("r1"), "new")
+    store.release("r1", "new")
+    raw = ddb.get_item(TableName=stack.table, Key=to_dynamo({"request_id": "r1"}))["Item"]
+    assert "lease_owner" not in raw and raw["settling"]["M"]["status"]["S"] == "COMPLETED"
+
+
 def test_register_never_overwrites(stack: LocalStack) -> None:
     ddb = stack.client("dynamodb")
     register(ddb, stack.table, "r1")

@@ -84,9 +84,20 @@ def test_429_without_retry_after_and_body_code_429_on_200() -> None:
 
 
 def test_retry_after_as_http_date() -> None:
-    assert parse_retry_after("Fri, 15 Jan 2027 08:00:10 GMT", 1_800_000_000.0 - 10) is not None
-    assert parse_retry_after("garbage", NOW) is None
-    assert parse_retry_after(None, NOW) is None
+    # 1_800_000_000 is Fri, 15 Jan 2027 08:00:00 GMT
+    assert parse_retry_after("Fri, 15 Jan 2027 08:00:10 GMT", NOW - 10) == 20.0
+    assert parse_retry_after("Fri, 15 Jan 2027 08:00:10 -0000", NOW) == 10.0  # a date without a zone is UTC
+    assert parse_retry_after("Fri, 15 Jan 2027 07:59:00 GMT", NOW) == 0.0  # a date in the past: ask now
+    assert classify(answer(429, "", **{"retry-after": "Fri, 15 Jan 2027 08:01:00 GMT"}), NOW) == Throttled(60.0)
+
+
+@pytest.mark.parametrize("value", [None, "", "  ", "garbage", "-5", "1.5", "Fri, 99 Foo 2027"])
+def test_retry_after_that_is_absent_or_unreadable_is_none(value: str | None) -> None:
+    assert parse_retry_after(value, NOW) is None
+
+
+def test_retry_after_seconds_are_read_as_sent() -> None:
+    assert parse_retry_after(" 120 ", NOW) == 120.0 and parse_retry_after("0", NOW) == 0.0
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import pytest
 
 from profile_poller.core.model import InvalidRequestId, Kind, PendingRequest, archive_key, validate_request_id
 from profile_poller.core.pacing import backoff_seconds
-from profile_poller.entry.config import ConfigError, load_settings
+from profile_poller.entry.config import ConfigError, load_due_shards, load_settings
 
 REQUIRED = {"TABLE_NAME": "t", "BUCKET_NAME": "b", "TOPIC_ARN": "arn:aws:sns:eu-west-1:1:t", "SECRET_ID": "s"}
 
@@ -50,6 +50,27 @@ def test_missing_required_variable_is_named(missing: str) -> None:
 def test_invalid_values_are_named(name: str, value: str) -> None:
     with pytest.raises(ConfigError, match=name):
         load_settings({**REQUIRED, name: value})
+
+
+@pytest.mark.parametrize("name", ["DUE_SHARDS", "LEASE_SECONDS", "MAX_TRANSIENT_ERRORS", "RETENTION_DAYS"])
+def test_zero_is_refused_where_it_would_stop_the_poller(name: str) -> None:
+    # 0 shards polls nothing, a 0 s lease protects nothing, 0 errors fails at once, 0 days deletes at once
+    with pytest.raises(ConfigError, match=f"{name} must be at least 1, got 0"):
+        load_settings({**REQUIRED, name: "0"})
+    assert getattr(load_settings({**REQUIRED, name: "1"}), name.lower()) == 1  # 1 is the smallest allowed
+
+
+def test_due_shards_for_the_producer_cli_are_checked_too() -> None:
+    with pytest.raises(ConfigError, match="DUE_SHARDS"):
+        load_due_shards({"DUE_SHARDS": "0"})
+    assert load_due_shards({}) == 1 and load_due_shards({"DUE_SHARDS": "4"}) == 4
+
+
+def test_backoff_max_below_base_is_refused() -> None:
+    with pytest.raises(ConfigError, match="BACKOFF_MAX_SECONDS must not be below BACKOFF_BASE_SECONDS"):
+        load_settings({**REQUIRED, "BACKOFF_BASE_SECONDS": "60", "BACKOFF_MAX_SECONDS": "59.5"})
+    equal = load_settings({**REQUIRED, "BACKOFF_BASE_SECONDS": "60", "BACKOFF_MAX_SECONDS": "60"})
+    assert (equal.backoff_base_seconds, equal.backoff_max_seconds) == (60, 60)
 
 
 def test_plain_http_base_only_when_allowed_and_hosts_are_normalised() -> None:

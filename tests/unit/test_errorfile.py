@@ -30,6 +30,16 @@ def test_counts_and_first_rows_whatever_the_chunking(chunk: int) -> None:
     assert summary.problem is None
 
 
+@pytest.mark.parametrize("chunk", [1, 5, 65536])
+def test_an_odd_number_of_escaped_quotes_does_not_open_a_field(chunk: int) -> None:
+    # a description with one backslash-escaped quote: three quote characters, but the field is closed
+    body = b'Code,Description,Index\r\n3005,"5\\" screen",1\r\n7031,"ok",2\r\n'
+    summary = parse_error_file(body, chunk_size=chunk)
+    assert summary.problem is None
+    assert summary.errors_by_code == {"3005": 1, "7031": 1}
+    assert [r.description for r in summary.first_rows] == ['5" screen', "ok"]
+
+
 def test_header_only_file_has_zero_errors() -> None:
     summary = parse_error_file(b"Code, Description, Index\r\n")
     assert summary.error_count == 0 and summary.errors_by_code == {}
