@@ -2,7 +2,8 @@
 rotation; then the invariants users rely on are checked against what really landed in moto.
 
 `python -m tests.chaos --requests 1000` (make chaos) prints
-`chaos: requests=N lost=0 stuck=0 duplicate_event_ids=0 objects_mismatched=0 notified=N terminal=T pending=P`.
+`chaos: requests=N lost=0 stuck=0 duplicate_event_ids=0 objects_mismatched=0 notified=N terminal=T pending=P
+aws_faults=F` (the AWS faults the proxy injected, tests/chaos/aws_faults.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from local.faultproxy import FaultProxy
 from local.simulator import FileSpec, Simulator, Step
 from local.stack import LocalStack, drain
 from profile_poller.adapters.dynamodb import from_dynamo, to_dynamo
@@ -26,6 +28,7 @@ from profile_poller.core.sweep import Sweep
 from profile_poller.entry.config import load_settings
 from profile_poller.entry.observability import logger
 from profile_poller.entry.runtime import Runtime
+from tests.chaos.aws_faults import BASE, chaos_policy, round_rules
 
 KEY_1, KEY_2 = "chaos-key-one-4f1c", "chaos-key-two-9d2e"
 LEASE = 600
@@ -95,13 +98,14 @@ class Report:
     leaked_secrets: int
     sweeps: int
     crashed: int
+    aws_faults: int = 0
     details: dict[str, list[str]] = field(default_factory=dict)
 
     def line(self) -> str:
         return (
             f"chaos: requests={self.requests} lost={self.lost} stuck={self.stuck} "
             f"duplicate_event_ids={self.duplicate_event_ids} objects_mismatched={self.objects_mismatched} "
-            f"notified={self.notified} terminal={self.terminal} pending={self.pending}"
+            f"notified={self.notified} terminal={self.terminal} pending={self.pending} aws_faults={self.aws_faults}"
         )
 
 
@@ -151,7 +155,17 @@ def _plan(sim: Simulator, rid: str, rng: random.Random) -> dict[str, bytes]:
 
 
 def run_chaos(stack: LocalStack, sim: Simulator, requests: int, seed: int = 7) -> Report:
+    """The sweeps' AWS clients go through a fault proxy; the setup and the checker talk to moto directly."""
+    with FaultProxy(stack.endpoint, BASE, seed) as proxy:
+        report = _run(stack, sim, requests, seed, proxy)
+    report.aws_faults = proxy.total
+    report.details.update({f"aws {s}.{o} {f}": [str(n)] for (s, o, f), n in sorted(proxy.injected.items())})
+    return report
+
+
+def _run(stack: LocalStack, sim: Simulator, requests: int, seed: int, proxy: FaultProxy) -> Report:
     rng = random.Random(seed)
+    storms = random.Random(seed + 1)  # its own sequence: the API faults and sweep modes stay as they were
     clock = VirtualClock()
     lines = _Lines()
     logging.getLogger(logger.name).addHandler(lines)
@@ -198,7 +212,8 @@ def run_chaos(stack: LocalStack, sim: Simulator, requests: int, seed: int = 7) -
         )
 
     sweeps = crashed = 0
-    containers = [Runtime.build(settings, clock=clock) for _ in range(2)]  # warm Lambda containers, reused
+    # warm Lambda containers, reused; their AWS clients go through the fault proxy
+    containers = [Runtime.build(settings, clock=clock, aws=chaos_policy(proxy.url)) for _ in range(2)]
 
     def one_sweep(container: Runtime, kill: str | None, budget_calls: int | None) -> None:
         nonlocal sweeps, crashed
@@ -230,6 +245,7 @@ def run_chaos(stack: LocalStack, sim: Simulator, requests: int, seed: int = 7) -
             stack.client("secretsmanager").put_secret_value(
                 SecretId=stack.secret_id, SecretString=json.dumps({"api_key": KEY_2})
             )
+        proxy.set_rules(round_rules(storms))
         mode = rng.choice(["one", "two", "two", "kill", "budget"])
         if mode == "two":
             workers = [threading.Thread(target=one_sweep, args=(c, None, None)) for c in containers]

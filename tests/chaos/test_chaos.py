@@ -25,3 +25,4 @@ def test_nothing_is_lost_stuck_duplicated_or_mismatched(moto_endpoint: str, seed
     )
     assert report.notified == report.terminal  # every settled request was announced
     assert report.leaked_secrets == 0
+    assert report.aws_faults > 0  # the sweeps really met failing AWS calls

@@ -12,6 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ..core.model import InvalidRequestId, Kind, Status
 from . import producer
+from .aws import AwsPolicy
 from .config import ConfigError, load_due_shards, load_table_name
 
 
@@ -34,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         table = load_table_name()
         shards = load_due_shards()
-        client = boto3.client("dynamodb")
+        client = AwsPolicy().client(boto3.session.Session(), "dynamodb", pool=2)
         if args.command == "register":
             kind = Kind(args.kind) if args.kind else None
             item = producer.register(

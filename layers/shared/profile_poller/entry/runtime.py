@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 import boto3
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
-from botocore.config import Config
 
 from ..adapters.campaign_api import CampaignApi, build_session
 from ..adapters.dynamodb import DynamoRequestStore
@@ -19,6 +18,7 @@ from ..adapters.sns import SnsNotifier
 from ..core.outcomes import SweepSummary
 from ..core.settings import Settings
 from ..core.sweep import Sweep, SweepDeps
+from .aws import AwsPolicy
 
 
 @dataclass
@@ -32,18 +32,15 @@ class Runtime:
         settings: Settings,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        aws: AwsPolicy | None = None,
     ) -> Runtime:
-        # clients are thread-safe and pooled to the concurrency; AWS_ENDPOINT_URL is honoured by botocore
+        # clients are thread-safe and pooled to the concurrency; retry mode, attempts and timeouts per service
+        # are chosen in entry/aws.py (docs/reliability.md); AWS_ENDPOINT_URL is honoured by botocore
         pool = settings.concurrency + 4
-        config = Config(
-            max_pool_connections=pool,
-            retries={"mode": "standard", "max_attempts": 4},
-            connect_timeout=5,
-            read_timeout=30,
-        )
+        aws = aws or AwsPolicy()
         session = boto3.session.Session()
         deps = SweepDeps(
-            store=DynamoRequestStore(session.client("dynamodb", config=config), settings.table_name),
+            store=DynamoRequestStore(aws.client(session, "dynamodb", pool), settings.table_name),
             api=CampaignApi(
                 build_session(settings.concurrency),
                 settings.file_hosts,
@@ -51,13 +48,13 @@ class Runtime:
                 settings.http_timeout_seconds,
             ),
             keys=SecretKeySource(
-                SecretsProvider(boto3_client=session.client("secretsmanager", config=config)),
+                SecretsProvider(boto3_client=aws.client(session, "secretsmanager", pool)),
                 settings.secret_id,
                 settings.api_base_url,
                 settings.allow_plain_http,
             ),
-            archive=S3Archive(session.client("s3", config=config), settings.bucket_name),
-            notifier=SnsNotifier(session.client("sns", config=config), settings.topic_arn),
+            archive=S3Archive(aws.client(session, "s3", pool), settings.bucket_name),
+            notifier=SnsNotifier(aws.client(session, "sns", pool), settings.topic_arn),
             clock=clock,
             sleep=sleep,
             rng=random.Random(),  # noqa: S311 - backoff jitter, not security
