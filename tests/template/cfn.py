@@ -26,13 +26,16 @@ class NoManagedPolicies:
         return {}
 
 
-def translate() -> dict[str, Any]:
+def translate(stack_name: str = ACCOUNT_PARAMS["AWS::StackName"]) -> dict[str, Any]:
+    """The SAM-translated template; `stack_name` lets a test tell names derived from the stack from fixed ones."""
     os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")  # the translator asks boto3 for a partition
     template = load_template(ROOT / "template.yaml")
     # as `sam package` does: local code paths become S3 URIs before the transform
     template["Resources"]["PollerFunction"]["Properties"]["CodeUri"] = "s3://artifacts/poller.zip"
     template["Resources"]["SharedLayer"]["Properties"]["ContentUri"] = "s3://artifacts/layer.zip"
-    translated: dict[str, Any] = transform(template, dict(ACCOUNT_PARAMS), NoManagedPolicies())
+    translated: dict[str, Any] = transform(
+        template, {**ACCOUNT_PARAMS, "AWS::StackName": stack_name}, NoManagedPolicies()
+    )
     return translated
 
 

@@ -87,7 +87,7 @@ def test_function_logging_tracing_limits_and_optional_reserved_concurrency(cfn: 
     assert fn["ReservedConcurrentExecutions"] == {
         "Fn::If": ["HasReservedConcurrency", {"Ref": "ReservedConcurrency"}, {"Ref": "AWS::NoValue"}]
     }
-    assert cfn["Parameters"]["ReservedConcurrency"]["Default"] == -1  # off by default
+    assert cfn["Parameters"]["ReservedConcurrency"]["Default"] == "-1"  # off by default
     lease = cfn["Parameters"]["LeaseSeconds"]["Default"]
     assert lease >= cfn["Parameters"]["FunctionTimeout"]["Default"]  # a dead sweep's claims come back
 
@@ -108,6 +108,8 @@ def test_alarms_watch_errors_queues_systemic_failures_and_the_oldest_pending(cfn
         "ApproximateNumberOfMessagesVisible",
         "SystemicFailures",
         "OldestPendingAgeSeconds",
+        "Invocations",
+        "PublishFailures",
     }
     queues = [
         a["Dimensions"][0]["Value"]

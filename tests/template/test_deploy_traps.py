@@ -1,0 +1,219 @@
+"""Deployment traps (issue 12): what only shows in a real account. Each test names the trap it closes."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from tests.template.cfn import resources, translate
+
+# Top-level properties that name a resource; none of them may be fixed, or a second stack in the same account and
+# region collides with the first. Properties ending in "Name" that are not physical names are listed apart.
+NOT_PHYSICAL_NAMES = {"DisplayName", "MetricName", "AttributeName", "IndexName", "PolicyName"}
+SENTINEL_STACK = "stack-under-test-7f3a"
+
+# Resource types that protect another resource: when that resource is retained, they must be retained with it.
+PROTECTING_TYPES = {
+    "AWS::S3::BucketPolicy",
+    "AWS::SNS::TopicPolicy",
+    "AWS::SQS::QueuePolicy",
+    "AWS::SecretsManager::ResourcePolicy",
+    "AWS::Events::EventBusPolicy",
+}
+
+
+def references(node: Any) -> set[str]:
+    """Logical ids a property value points at (Ref, GetAtt, ${X} or ${X.Attr} in a Sub)."""
+    found: set[str] = set()
+    if isinstance(node, list):
+        for value in node:
+            found |= references(value)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref" and isinstance(value, str):
+                found.add(value)
+            elif key == "Fn::GetAtt":
+                found.add(value[0] if isinstance(value, list) else str(value).split(".")[0])
+            elif key == "Fn::Sub":
+                text = value[0] if isinstance(value, list) else value
+                found |= {m.split(".")[0] for m in re.findall(r"\$\{([^}!]+)\}", text)}
+                if isinstance(value, list):
+                    found |= references(value[1])
+            else:
+                found |= references(value)
+    return found
+
+
+def is_fixed_name(value: Any, resource_ids: set[str]) -> bool:
+    """A name is fixed unless it is derived from the stack's name or points at a resource of the stack."""
+    text = json.dumps(value)
+    if SENTINEL_STACK in text or "AWS::StackName" in text:
+        return False
+    return not (references(value) & resource_ids)
+
+
+def test_no_resource_has_a_fixed_physical_name() -> None:
+    # Given the template translated for a stack with a distinctive name
+    cfn = translate(stack_name=SENTINEL_STACK)
+    ids = set(cfn["Resources"])
+    # When every naming property of every resource is read
+    fixed = {
+        f"{logical_id}.{key}": value
+        for logical_id, resource in cfn["Resources"].items()
+        for key, value in resource.get("Properties", {}).items()
+        if key.endswith("Name") and key not in NOT_PHYSICAL_NAMES and is_fixed_name(value, ids)
+    }
+    # Then none is fixed: CloudFormation names it, or the name carries the stack's name
+    assert fixed == {}
+    [schedule] = resources(cfn, "AWS::Scheduler::Schedule").values()
+    assert "Name" not in schedule["Properties"]  # OmitName: CloudFormation names the schedule
+
+
+def test_the_fixed_name_check_catches_a_literal_and_spares_derived_names() -> None:
+    ids = {"PollerFunction"}
+    assert is_fixed_name("PollerFunctionSweep", ids)
+    assert is_fixed_name({"Fn::Sub": "profile-poller-shared"}, ids)
+    assert not is_fixed_name({"Fn::Sub": "${AWS::StackName}-shared"}, ids)
+    assert not is_fixed_name({"Fn::Sub": f"{SENTINEL_STACK}-shared"}, ids)
+    assert not is_fixed_name({"Ref": "PollerFunction"}, ids)  # a reference, not a name
+
+
+def accepts(spec: dict[str, Any], value: str) -> bool:
+    """Whether CloudFormation lets `value` through the parameter's constraints (patterns are whole-value matches)."""
+    if spec["Type"] == "Number":
+        try:
+            number = float(value)
+        except ValueError:
+            return False
+        if "MinValue" in spec and number < float(spec["MinValue"]):
+            return False
+        if "MaxValue" in spec and number > float(spec["MaxValue"]):
+            return False
+    elif "AllowedPattern" in spec and re.fullmatch(spec["AllowedPattern"], value) is None:
+        return False
+    allowed = spec.get("AllowedValues")
+    return allowed is None or value in {str(v) for v in allowed}
+
+
+SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:campaign/api-key"
+KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
+REFUSED = {
+    "ExistingSecretArn": [
+        SECRET_ARN,  # partial: IAM would then deny GetSecretValue on the full ARN
+        "campaign/api-key",
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:",
+        f"{SECRET_ARN}-AbC12",
+    ],
+    "ExistingSecretKmsKeyArn": [
+        "alias/campaign",
+        "arn:aws:kms:eu-west-1:123456789012:alias/campaign",
+        KEY_ID,
+        f"arn:aws:kms:eu-west-1:123456789012:key/{KEY_ID[:-1]}",
+    ],
+    "ReservedConcurrency": ["0", "-2", "2.5", "", "ten"],
+    "AlarmEmail": [
+        "ops",
+        "ops@",
+        "ops@example",
+        "ops @example.com",
+        "ops@example.com,dev@example.com",
+        "<ops@example.com>",
+    ],
+}
+ACCEPTED = {
+    "ExistingSecretArn": [
+        "",
+        f"{SECRET_ARN}-AbC123",
+        "arn:aws-cn:secretsmanager:cn-north-1:123456789012:secret:k-x1Y2z3",
+    ],
+    "ExistingSecretKmsKeyArn": [
+        "",
+        f"arn:aws:kms:eu-west-1:123456789012:key/{KEY_ID}",
+        "arn:aws:kms:eu-west-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab",
+    ],
+    "ReservedConcurrency": ["-1", "1", "10", "1000"],
+    "AlarmEmail": ["", "ops@example.com", "first.last+alerts@mail.example.co.uk"],
+}
+
+
+@pytest.mark.parametrize(("name", "value"), [(n, v) for n, values in REFUSED.items() for v in values])
+def test_parameter_refuses_a_value_that_breaks_the_deploy_or_the_runtime(
+    cfn: dict[str, Any], name: str, value: str
+) -> None:
+    spec = cfn["Parameters"][name]
+    assert not accepts(spec, value)
+    assert spec.get("ConstraintDescription")  # the console and CLI say why, not just "malformed"
+
+
+@pytest.mark.parametrize(("name", "value"), [(n, v) for n, values in ACCEPTED.items() for v in values])
+def test_parameter_accepts_a_good_value(cfn: dict[str, Any], name: str, value: str) -> None:
+    assert accepts(cfn["Parameters"][name], value)
+
+
+def test_every_parameter_default_passes_its_own_constraints(cfn: dict[str, Any]) -> None:
+    for name, spec in cfn["Parameters"].items():
+        assert accepts(spec, str(spec.get("Default", ""))), name
+
+
+def test_reserved_concurrency_minus_one_means_unreserved(cfn: dict[str, Any]) -> None:
+    assert cfn["Conditions"]["HasReservedConcurrency"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "ReservedConcurrency"}, "-1"]}]
+    }
+
+
+def test_resources_protecting_a_retained_resource_are_retained_with_it(cfn: dict[str, Any]) -> None:
+    # Given the resources kept on stack deletion (and on replacement)
+    retained = {k for k, r in cfn["Resources"].items() if r.get("DeletionPolicy") == "Retain"}
+    assert {"ArchiveBucket", "RequestsTable", "DataKey"} <= retained
+    # When a policy resource protects one of them
+    protectors = {
+        k: r
+        for k, r in cfn["Resources"].items()
+        if r["Type"] in PROTECTING_TYPES and references(r.get("Properties", {})) & retained
+    }
+    assert "ArchiveBucketPolicy" in protectors
+    # Then it stays with what it protects: a retained bucket keeps refusing plain HTTP
+    for logical_id, resource in protectors.items():
+        assert resource.get("DeletionPolicy") == "Retain", logical_id
+        assert resource.get("UpdateReplacePolicy") == "Retain", logical_id
+
+
+def alarms_by_metric(cfn: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {r["Properties"]["MetricName"]: r["Properties"] for r in resources(cfn, "AWS::CloudWatch::Alarm").values()}
+
+
+def test_heartbeat_alarm_fires_when_no_sweep_runs_for_three_periods(cfn: dict[str, Any]) -> None:
+    beat = alarms_by_metric(cfn)["Invocations"]
+    assert beat["Namespace"] == "AWS/Lambda"
+    assert beat["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "PollerFunction"}}]
+    assert beat["Statistic"] == "Sum" and beat["ComparisonOperator"] == "LessThanThreshold" and beat["Threshold"] == 1
+    assert beat["EvaluationPeriods"] == 3 and beat["DatapointsToAlarm"] == 3
+    assert beat["TreatMissingData"] == "breaching"  # no invocation publishes no data point: silence must alarm
+    assert beat["Period"] == {"Ref": "HeartbeatPeriodSeconds"}
+    periods = cfn["Parameters"]["HeartbeatPeriodSeconds"]
+    assert periods["Default"] == 300 and all(p % 60 == 0 for p in periods["AllowedValues"])
+    assert beat["AlarmActions"] == [{"Ref": "AlarmsTopic"}] and beat["OKActions"] == [{"Ref": "AlarmsTopic"}]
+
+
+def test_publish_failures_alarm_watches_the_metric_the_code_emits(cfn: dict[str, Any]) -> None:
+    from profile_poller.entry.observability import _METRICS
+
+    alarm = alarms_by_metric(cfn)["PublishFailures"]
+    assert "PublishFailures" in {name for name, _ in _METRICS.values()}
+    assert (
+        alarm["Namespace"]
+        == cfn["Resources"]["PollerFunction"]["Properties"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
+    )
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": "profile-poller"}]
+    assert alarm["Statistic"] == "Sum" and alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    assert alarm["Threshold"] == 0 and alarm["TreatMissingData"] == "notBreaching"
+    assert alarm["AlarmActions"] == [{"Ref": "AlarmsTopic"}]
+
+
+def test_system_log_level_keeps_the_report_lines(cfn: dict[str, Any]) -> None:
+    # REPORT (duration, billed duration, max memory used) is a platform log at INFO: WARN would drop it
+    logging = cfn["Resources"]["PollerFunction"]["Properties"]["LoggingConfig"]
+    assert logging["SystemLogLevel"] in ("INFO", "DEBUG")
