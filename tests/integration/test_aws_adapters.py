@@ -16,7 +16,7 @@ from profile_poller.adapters.s3 import S3Archive
 from profile_poller.adapters.secrets import SecretKeySource
 from profile_poller.adapters.sns import SnsNotifier
 from profile_poller.core.model import ErrorRow, Kind, Outcome, Status
-from profile_poller.core.ports import CredentialsError, StoreError, TransportError
+from profile_poller.core.ports import Credentials, CredentialsError, StoreError, TransportError
 from profile_poller.core.streams import MeteredReader
 from tests.fakes import FakeFile
 from tests.unit.test_events_and_messages import SCHEMA
@@ -93,6 +93,19 @@ def test_secret_is_cached_and_force_fetched_after_rotation(stack: LocalStack) ->
     put_secret(stack, json.dumps({"api_key": "rotated"}))
     assert keys.current() == first  # cached for 300 s
     assert keys.refresh(first).api_key == "rotated"
+
+
+def test_a_secret_created_empty_says_it_has_no_value_yet(stack: LocalStack) -> None:
+    # Given a secret created as the stack creates it: no SecretString, no GenerateSecretString
+    sm = stack.client("secretsmanager")
+    empty = sm.create_secret(Name="profile-poller/empty", KmsKeyId="alias/aws/secretsmanager")["ARN"]
+    keys = SecretKeySource(SecretsProvider(boto3_client=sm), empty, base_url_override="https://t.example")
+    # When the poller reads it, Then a credentials error (systemic, alarmed) says why, naming no value
+    with pytest.raises(CredentialsError, match="no value yet"):
+        keys.current()
+    # And once the key is put in by hand, the same source reads it
+    sm.put_secret_value(SecretId=empty, SecretString=json.dumps({"api_key": "k-123"}))
+    assert keys.refresh(Credentials(api_key="", base_url="https://t.example")).api_key == "k-123"
 
 
 def test_unreadable_secret_is_a_credentials_error_without_the_value(stack: LocalStack) -> None:

@@ -217,3 +217,26 @@ def test_system_log_level_keeps_the_report_lines(cfn: dict[str, Any]) -> None:
     # REPORT (duration, billed duration, max memory used) is a platform log at INFO: WARN would drop it
     logging = cfn["Resources"]["PollerFunction"]["Properties"]["LoggingConfig"]
     assert logging["SystemLogLevel"] in ("INFO", "DEBUG")
+
+
+def schema_properties(resource_type: str, key: str) -> set[str]:
+    """Top-level property names the CloudFormation resource schema (as cfn-lint ships it) lists under `key`."""
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+    schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", resource_type).schema
+    return {path.split("/")[2] for path in schema.get(key, [])}
+
+
+def test_no_template_edit_can_overwrite_the_secret_put_in_by_hand(cfn: dict[str, Any]) -> None:
+    secret = cfn["Resources"]["ApiKeySecret"]
+    set_properties = set(secret["Properties"])
+    # Given the properties that carry the secret's value (SecretString, GenerateSecretString: write-only, and a
+    # change to either writes a new version over the current one)
+    value_bearing = schema_properties("AWS::SecretsManager::Secret", "writeOnlyProperties")
+    assert {"SecretString", "GenerateSecretString"} <= value_bearing
+    # Then the stack sets none of them: it creates the secret empty, and the key is put in by hand
+    assert not set_properties & value_bearing
+    # And nothing that would replace it is set, and a replacement or removal keeps the old secret anyway
+    assert not set_properties & schema_properties("AWS::SecretsManager::Secret", "createOnlyProperties")
+    assert secret["DeletionPolicy"] == "Retain" and secret["UpdateReplacePolicy"] == "Retain"
+    assert secret["Properties"]["KmsKeyId"] == {"Ref": "DataKey"}

@@ -11,6 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+from botocore.exceptions import ClientError
 
 from ..core.ports import Credentials, CredentialsError
 from ..core.settings import ConfigError, check_base_url
@@ -50,6 +51,18 @@ def parse_secret(value: object, base_url_override: str, allow_plain_http: bool) 
     return Credentials(api_key=text, base_url=base_url)
 
 
+def _unreadable(exc: GetParameterError) -> str:
+    """Why the secret could not be read, from the SDK's error code (never its value)."""
+    cause = exc.__cause__ or exc.__context__  # Powertools raises inside its `except`, without `from`
+    code = ""
+    if isinstance(cause, ClientError):
+        code = str(cause.response.get("Error", {}).get("Code", ""))
+    if code == "ResourceNotFoundException":
+        # the stack creates the secret empty: it has no value until the key is put in (docs/deploy.md)
+        return "SECRET_ID could not be read (ResourceNotFoundException): no such secret, or it has no value yet"
+    return f"SECRET_ID could not be read ({code or (type(cause).__name__ if cause else 'error')})"
+
+
 class SecretKeySource:
     def __init__(
         self,
@@ -69,8 +82,7 @@ class SecretKeySource:
         try:
             value = self._provider.get(self._secret_id, max_age=self._cache_seconds, force_fetch=force)
         except GetParameterError as exc:
-            cause = type(exc.__cause__).__name__ if exc.__cause__ else "error"
-            raise CredentialsError(f"SECRET_ID could not be read ({cause})") from None
+            raise CredentialsError(_unreadable(exc)) from None
         return parse_secret(value, self._base_url, self._allow_http)
 
     def current(self) -> Credentials:
