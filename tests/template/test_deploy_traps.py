@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.template.cfn import resources, translate
+from tests.template.cfn import ROOT, resources, translate
 
 # Top-level properties that name a resource; none of them may be fixed, or a second stack in the same account and
 # region collides with the first. Properties ending in "Name" that are not physical names are listed apart.
@@ -240,3 +242,121 @@ def test_no_template_edit_can_overwrite_the_secret_put_in_by_hand(cfn: dict[str,
     assert not set_properties & schema_properties("AWS::SecretsManager::Secret", "createOnlyProperties")
     assert secret["DeletionPolicy"] == "Retain" and secret["UpdateReplacePolicy"] == "Retain"
     assert secret["Properties"]["KmsKeyId"] == {"Ref": "DataKey"}
+
+
+ENTRY = ROOT / "layers/shared/profile_poller/entry"
+# boto3 client methods the CLI may call, by service; the IAM action is the method in CamelCase
+# (PublishBatch is authorised by sns:Publish)
+SERVICE_OF_METHOD = {
+    **dict.fromkeys(
+        ["put_item", "get_item", "update_item", "delete_item", "query", "scan", "batch_get_item", "batch_write_item"],
+        "dynamodb",
+    ),
+    "publish": "sns",
+    "publish_batch": "sns",
+    "describe_stacks": "cloudformation",
+}
+IAM_ACTION_OF_METHOD = {"publish_batch": "Publish"}
+
+
+def cli_modules() -> set[Path]:
+    """entry/cli.py and the entry modules it imports, transitively (`from . import x`, `from .x import y`)."""
+    seen: set[Path] = set()
+    todo = [ENTRY / "cli.py"]
+    while todo:
+        path = todo.pop()
+        if path in seen or not path.exists():
+            continue
+        seen.add(path)
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                names = [node.module] if node.module else [a.name for a in node.names]
+                todo += [ENTRY / f"{name.split('.')[0]}.py" for name in names]
+    return seen
+
+
+def cli_actions() -> set[str]:
+    """IAM actions for every AWS call the CLI's code makes (client methods and paginators)."""
+    actions: set[str] = set()
+    for path in cli_modules():
+        source = path.read_text()
+        methods = set(re.findall(r"\.(\w+)\(", source)) | set(re.findall(r"get_paginator\(\s*\"(\w+)\"", source))
+        for method in methods & set(SERVICE_OF_METHOD):
+            camel = IAM_ACTION_OF_METHOD.get(method, "".join(part.title() for part in method.split("_")))
+            actions.add(f"{SERVICE_OF_METHOD[method]}:{camel}")
+    return actions
+
+
+def policy_statements(cfn: dict[str, Any], logical_id: str) -> list[dict[str, Any]]:
+    resource = cfn["Resources"][logical_id]
+    assert resource["Type"] == "AWS::IAM::ManagedPolicy"
+    assert "ManagedPolicyName" not in resource["Properties"]
+    result: list[dict[str, Any]] = resource["Properties"]["PolicyDocument"]["Statement"]
+    return result
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def allowed(statements: list[dict[str, Any]]) -> set[str]:
+    return {a for s in statements if s["Effect"] == "Allow" for a in as_list(s["Action"])}
+
+
+def via(statement: dict[str, Any]) -> list[Any]:
+    return as_list(statement["Condition"]["StringEquals"]["kms:ViaService"])
+
+
+def test_producer_policy_puts_items_and_uses_the_table_key_only_through_dynamodb(cfn: dict[str, Any]) -> None:
+    statements = policy_statements(cfn, "ProducerPolicy")
+    by_service = {as_list(s["Action"])[0].split(":")[0]: s for s in statements}
+    assert set(by_service) == {"dynamodb", "kms"}
+    assert as_list(by_service["dynamodb"]["Action"]) == ["dynamodb:PutItem"]  # never overwrite, never read
+    assert by_service["dynamodb"]["Resource"] == {"Fn::GetAtt": ["RequestsTable", "Arn"]}
+    key = by_service["kms"]
+    assert set(key["Action"]) == {"kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"}
+    assert key["Resource"] == {"Fn::GetAtt": ["DataKey", "Arn"]}
+    assert via(key) == [{"Fn::Sub": "dynamodb.${AWS::Region}.amazonaws.com"}]
+    assert cfn["Outputs"]["ProducerPolicyArn"]["Value"] == {"Ref": "ProducerPolicy"}
+
+
+def test_operator_policy_covers_every_aws_call_the_cli_makes(cfn: dict[str, Any]) -> None:
+    # Given the AWS calls in the CLI's code (register's PutItem is the producer's)
+    calls = cli_actions()
+    assert {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"} <= calls  # the scan works
+    operator = policy_statements(cfn, "OperatorPolicy")
+    producer = policy_statements(cfn, "ProducerPolicy")
+    # Then the operator policy (with the producer's for register) allows each of them, plus retry and republish
+    assert calls <= allowed(operator) | allowed(producer)
+    assert {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:UpdateItem", "sns:Publish"} <= allowed(
+        operator
+    )
+    assert "dynamodb:PutItem" not in allowed(operator) and "dynamodb:DeleteItem" not in allowed(operator)
+    resources_of = {a: s["Resource"] for s in operator for a in as_list(s["Action"]) if not a.startswith("kms:")}
+    assert resources_of["dynamodb:UpdateItem"] == {"Fn::GetAtt": ["RequestsTable", "Arn"]}
+    assert resources_of["sns:Publish"] == {"Ref": "OutcomesTopic"}
+    [key] = [s for s in operator if as_list(s["Action"])[0].startswith("kms:")]
+    assert key["Resource"] == {"Fn::GetAtt": ["DataKey", "Arn"]}
+    assert via(key) == [
+        {"Fn::Sub": "dynamodb.${AWS::Region}.amazonaws.com"},
+        {"Fn::Sub": "sns.${AWS::Region}.amazonaws.com"},
+    ]
+    assert cfn["Outputs"]["OperatorPolicyArn"]["Value"] == {"Ref": "OperatorPolicy"}
+
+
+def test_operators_can_republish_through_the_topic_policy_as_the_operator_role(cfn: dict[str, Any]) -> None:
+    role = cfn["Resources"]["OperatorRole"]["Properties"]
+    assert role["ManagedPolicyArns"] == [{"Ref": "OperatorPolicy"}, {"Ref": "ProducerPolicy"}]
+    [trust] = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}
+    topic = cfn["Resources"]["OutcomesTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    [only] = [s for s in topic if s["Sid"] == "OnlyThePollerPublishes"]
+    assert {"Fn::GetAtt": ["OperatorRole", "Arn"]} in only["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
+    assert cfn["Outputs"]["OperatorRoleArn"]["Value"] == {"Fn::GetAtt": ["OperatorRole", "Arn"]}
+
+
+def test_the_cli_call_finder_sees_calls_and_paginators() -> None:
+    assert "dynamodb:Scan" in cli_actions()  # from get_paginator("scan") in producer.py
+    source = 'client.update_item(Key=k)\nsns.publish_batch(Entries=e)\nclient.get_paginator("query")\n'
+    found = set(re.findall(r"\.(\w+)\(", source)) | set(re.findall(r"get_paginator\(\s*\"(\w+)\"", source))
+    assert {"update_item", "publish_batch", "query"} <= found

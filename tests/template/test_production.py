@@ -50,7 +50,8 @@ def test_outcomes_topic_encrypted_and_only_the_poller_publishes(cfn: dict[str, A
     [only] = [s for s in policy["Statement"] if s["Sid"] == "OnlyThePollerPublishes"]
     assert only["Effect"] == "Deny" and only["Action"] == "sns:Publish"
     allowed = only["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
-    assert {"Fn::GetAtt": ["PollerRole", "Arn"]} in allowed and len(allowed) == 2
+    assert {"Fn::GetAtt": ["PollerRole", "Arn"]} in allowed and len(allowed) == 3
+    assert {"Fn::GetAtt": ["OperatorRole", "Arn"]} in allowed  # the CLI's republish
 
 
 def test_kms_key_rotates_and_lets_sns_and_cloudwatch_use_it(cfn: dict[str, Any]) -> None:
