@@ -61,7 +61,7 @@ class FileSpec:
     data: bytes = b""
     size: int | None = None
     chunks: Callable[[], Iterator[bytes]] | None = None
-    faults: list[str] = field(default_factory=list)  # consumed per download: "truncate", "reset", "500"
+    faults: list[str] = field(default_factory=list)  # consumed per download: "truncate", "reset", or a status ("500")
     chunked: bool = False  # Transfer-Encoding: chunked, no Content-Length
     gzip: bool = False  # Content-Encoding: gzip; Content-Length (unless chunked) is the compressed size
 

@@ -207,8 +207,8 @@ def _handler(sim: Simulator, api: bool) -> type[BaseHTTPRequestHandler]:
             if spec is None:
                 self._json(404, {"code": 404, "description": "No such file"})
                 return
-            if fault == "500":
-                self._send(500, b"<html><body>Internal Server Error</body></html>", (("Content-Type", "text/html"),))
+            if fault is not None and fault.isdigit():  # "500", "403", "410": that status instead of the file
+                self._send(int(fault), b"<html><body>Refused</body></html>", (("Content-Type", "text/html"),))
                 return
             if fault == "reset":
                 self._reset()

@@ -11,7 +11,7 @@ import pytest
 from local.simulator import STATUS_PREFIX, FileSpec, Simulator, Step
 from profile_poller.adapters.campaign_api import CampaignApi, build_session
 from profile_poller.core.classify import Finished, Pending, classify
-from profile_poller.core.ports import Credentials, FileRefused, TransportError
+from profile_poller.core.ports import Credentials, FileMissing, FilePermission, FileRefused, TransportError
 from profile_poller.core.streams import MeteredReader
 from tests.conftest import API_KEY, Stranger
 
@@ -182,3 +182,38 @@ def test_a_file_without_a_usable_length_is_capped_while_it_streams(
     assert hashlib.sha256(read_all(api, sim.api_file_path("big.csv"), creds, cap=len(data))).digest() == (
         hashlib.sha256(data).digest()
     )
+
+
+@pytest.mark.parametrize("where", ["api", "files host"])
+@pytest.mark.parametrize("fault", ["404", "410"])
+def test_a_missing_file_is_reported_as_missing(
+    api: CampaignApi, sim: Simulator, creds: Credentials, where: str, fault: str
+) -> None:
+    # Given a file the server answers 404 (unknown name) or 410 (gone)
+    if fault == "410":
+        sim.add_file("gone.csv", FileSpec(BODY, faults=["410"]))
+    path = sim.api_file_path("gone.csv") if where == "api" else sim.public_file_url("gone.csv")
+    # When it is opened, Then it is "missing" (retried a few times by the sweep), not a generic transient error
+    with pytest.raises(FileMissing, match=f"HTTP {fault}"), api.open_file(path, creds):
+        pass
+
+
+@pytest.mark.parametrize("fault", ["401", "403"])
+def test_a_files_host_refusing_us_is_a_permission_refusal(
+    api: CampaignApi, sim: Simulator, creds: Credentials, fault: str
+) -> None:
+    sim.add_file("secret.csv", FileSpec(BODY, faults=[fault]))
+    with (
+        pytest.raises(FilePermission, match=f"HTTP {fault}") as caught,
+        api.open_file(sim.public_file_url("secret.csv"), creds),
+    ):
+        pass
+    assert caught.value.host == "localhost"
+
+
+def test_a_403_from_the_api_itself_stays_transient(api: CampaignApi, sim: Simulator, creds: Credentials) -> None:
+    # the API origin answering 403 for a file is about our key or its state, not the file: asked again later
+    sim.add_file("f.csv", FileSpec(BODY, faults=["403"]))
+    with pytest.raises(TransportError) as caught, api.open_file(sim.api_file_path("f.csv"), creds):
+        pass
+    assert not isinstance(caught.value, FileMissing)

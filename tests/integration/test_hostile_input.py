@@ -107,15 +107,25 @@ def test_a_50_mb_answer_is_read_with_a_cap(stack: LocalStack, sim: Simulator, ha
         ("/campaignapi/resources/v3/files/../../secrets", "'.' or '..' segments"),
     ],
 )
-def test_files_off_the_policy_fail_the_request_with_the_reason(
-    stack: LocalStack, sim: Simulator, handler_ticks: Ticks, path: str, why: str
+def test_files_off_the_policy_are_not_archived_and_the_request_completes(
+    stack: LocalStack, sim: Simulator, handler_ticks: Ticks, path: str, why: str, log_lines: list[str]
 ) -> None:
+    # Given a finished update whose error file the policy forbids fetching
     sim.script("r1", Step.done_update(4, path))
     register(stack.client("dynamodb"), stack.table, "r1")
-    handler_ticks()
-    message = messages(stack)["r1"]
-    assert message["status"] == "FAILED" and why in message["reason"] and message["update_count"] == 4
+    # When the handler runs
+    [summary] = handler_ticks()
+    # Then the request is COMPLETED as the API said, the file is listed as not archived with the reason, the counts
+    # of the unread error file are unknown, nothing was fetched, and the refusal is a warning
+    envelope = envelopes(stack)["r1"]
+    message = json.loads(envelope["Message"])
+    assert message["status"] == "COMPLETED" and message["update_count"] == 4 and message["error_count"] is None
+    [entry] = message["files"]
+    assert entry["archived"] is False and why in entry["reason"] and entry["s3_uri"] is None
+    assert envelope["MessageAttributes"]["archived"]["Value"] == "false" and summary["files_not_archived"] == 1
     assert stack.client("s3").list_objects_v2(Bucket=stack.bucket).get("KeyCount") == 0
+    [warning] = [json.loads(line) for line in log_lines if "file not archived" in line]
+    assert warning["level"] == "WARNING" and warning["reason"] == entry["reason"]
 
 
 def test_an_allowed_host_redirecting_off_the_list_is_refused(
@@ -125,8 +135,8 @@ def test_an_allowed_host_redirecting_off_the_list_is_refused(
     register(stack.client("dynamodb"), stack.table, "r1")
     handler_ticks()
     message = messages(stack)["r1"]
-    assert message["status"] == "FAILED" and "'127.0.0.2' is not the API host" in message["reason"]
-    assert stranger.requests == []
+    assert message["status"] == "COMPLETED" and "'127.0.0.2' is not the API host" in message["reason"]
+    assert message["files"][0]["archived"] is False and stranger.requests == []
     assert stack.client("s3").list_objects_v2(Bucket=stack.bucket).get("KeyCount") == 0
 
 
@@ -141,7 +151,7 @@ def test_a_file_over_max_file_bytes_is_not_copied(
     register(stack.client("dynamodb"), stack.table, "r1")
     handler_ticks()
     message = messages(stack)["r1"]
-    assert message["status"] == "FAILED" and "MAX_FILE_BYTES" in message["reason"]
+    assert message["status"] == "COMPLETED" and "MAX_FILE_BYTES" in message["files"][0]["reason"]
     assert stack.client("s3").list_objects_v2(Bucket=stack.bucket).get("KeyCount") == 0
 
 
@@ -163,3 +173,23 @@ def test_a_broken_error_file_is_archived_as_is_with_unknown_counts(
     assert stored["role"] == "error-file" and stored["sha256"] == hashlib.sha256(broken).hexdigest()
     # an error file we could not count still means errors: subscribers filtering on has_errors get it
     assert envelope["MessageAttributes"]["has_errors"]["Value"] == "true"
+
+
+def test_an_https_file_that_appears_late_is_archived_and_one_that_never_does_is_not(
+    stack: LocalStack, sim: Simulator, handler_ticks: Ticks
+) -> None:
+    # Given two finished gets whose files are not there yet (404); one appears before the next sweep
+    sim.script("late", Step.done_get(sim.api_file_path("late.csv")))
+    sim.script("never", Step.done_get(sim.public_file_url("never.csv")))
+    for rid in ("late", "never"):
+        register(stack.client("dynamodb"), stack.table, rid)
+    [first] = handler_ticks()
+    assert first["transient_errors"] == 2 and messages(stack) == {}
+    sim.add_file("late.csv", FileSpec(b"arrived"))
+    # When the sweeps go on past FILE_NOT_FOUND_TRIES (3)
+    handler_ticks(2)
+    # Then the late file is archived, the other request completes with its file not archived, nothing FAILED
+    found = messages(stack)
+    assert found["late"]["status"] == "COMPLETED" and found["late"]["files"][0]["archived"] is True
+    assert found["never"]["status"] == "COMPLETED" and found["never"]["files"][0]["archived"] is False
+    assert "not found after the bounded tries" in found["never"]["files"][0]["reason"]

@@ -102,12 +102,15 @@ def test_only_xray_has_a_wildcard_and_kms_is_scoped_to_the_data_key(cfn: dict[st
     assert all(not str(s["Action"]).endswith("*") for s in by_sid.values())
 
 
-def test_alarms_watch_errors_queues_systemic_failures_and_the_oldest_pending(cfn: dict[str, Any]) -> None:
+def test_alarms_watch_errors_queues_systemic_failures_files_not_archived_and_the_oldest_pending(
+    cfn: dict[str, Any],
+) -> None:
     alarms = {p["Properties"]["MetricName"]: p["Properties"] for p in resources(cfn, "AWS::CloudWatch::Alarm").values()}
     assert set(alarms) == {
         "Errors",
         "ApproximateNumberOfMessagesVisible",
         "SystemicFailures",
+        "FilesNotArchived",
         "OldestPendingAgeSeconds",
         "Invocations",
         "PublishFailures",
@@ -120,7 +123,11 @@ def test_alarms_watch_errors_queues_systemic_failures_and_the_oldest_pending(cfn
     ]
     assert {"Fn::GetAtt": ["FailureQueue", "QueueName"]} in queues
     assert {"Fn::GetAtt": ["ScheduleDeadLetterQueue", "QueueName"]} in queues
-    for name in ("SystemicFailures", "OldestPendingAgeSeconds"):  # emitted by observability.py with these dims
+    for name in (
+        "SystemicFailures",
+        "FilesNotArchived",
+        "OldestPendingAgeSeconds",
+    ):  # emitted by observability.py with these dims
         assert alarms[name]["Namespace"] == "ProfilePoller"
         assert alarms[name]["Dimensions"] == [{"Name": "service", "Value": "profile-poller"}]
     assert alarms["OldestPendingAgeSeconds"]["Threshold"] == {"Ref": "OldestPendingAlarmSeconds"}

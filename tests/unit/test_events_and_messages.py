@@ -52,6 +52,9 @@ NO_RESULT: dict[str, object] = {
 }
 
 
+NOT_ARCHIVED = StoredFile.not_archived("error-file", "sftp://sftp.example/out/e.csv", "permission denied")
+
+
 def outcome(**changes: object) -> Outcome:
     base = {
         "request_id": "r1",
@@ -83,6 +86,7 @@ def outcome(**changes: object) -> Outcome:
             **NO_RESULT,
         ),
         outcome(status=Status.EXPIRED, kind=Kind.UNKNOWN, reason="no final answer", **NO_RESULT),
+        outcome(error_count=None, errors_by_code={}, first_errors=(), files=(NOT_ARCHIVED,)),
     ],
 )
 def test_messages_validate_against_the_schema(o: Outcome) -> None:
@@ -100,6 +104,48 @@ def test_has_errors_attribute() -> None:
     assert build_message(outcome(status=Status.FAILED, files=())).attributes["has_errors"] == "true"
     unknown = outcome(error_count=None, errors_by_code={}, first_errors=())  # an error file we could not parse
     assert build_message(unknown).attributes["has_errors"] == "true"
+
+
+def test_archived_attribute_and_file_entries_tell_a_file_that_was_not_archived() -> None:
+    # Given a completed update whose error file could not be archived (its counts unknown)
+    lost = outcome(error_count=None, errors_by_code={}, first_errors=(), files=(NOT_ARCHIVED,))
+    message = build_message(lost)
+    body = json.loads(message.body)
+    # Then subscribers can filter on it, and the entry keeps the source and says why
+    assert message.attributes["archived"] == "false" and message.attributes["has_errors"] == "true"
+    assert body["schema_version"] == "2" and body["status"] == "COMPLETED" and body["error_count"] is None
+    assert body["files"] == [
+        {
+            "role": "error-file",
+            "source": "sftp://sftp.example/out/e.csv",
+            "archived": False,
+            "s3_uri": None,
+            "bytes": None,
+            "sha256": None,
+            "reason": "permission denied",
+        }
+    ]
+    assert "not archived" in message.subject
+    assert build_message(outcome()).attributes["archived"] == "true"
+    assert build_message(outcome(status=Status.FAILED, **NO_RESULT)).attributes["archived"] == "true"
+
+
+def test_the_source_in_a_message_drops_credentials_query_and_fragment() -> None:
+    signed = StoredFile("file", "https://u:pw@files.example:8443/a/b.csv?X-Amz-Signature=zz#f", "s3://b/k", 1, "a" * 64)
+    body = json.loads(build_message(outcome(files=(signed,))).body)
+    assert body["files"][0]["source"] == "https://files.example:8443/a/b.csv"
+    assert "zz" not in build_message(outcome(files=(signed,))).body
+
+
+def test_schema_rejects_an_archived_entry_without_its_checksum_and_a_lost_one_without_a_reason() -> None:
+    body = json.loads(build_message(outcome()).body)
+    body["files"][0]["sha256"] = None
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(body, SCHEMA)
+    lost = json.loads(build_message(outcome(files=(NOT_ARCHIVED,))).body)
+    lost["files"][0]["reason"] = None
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(lost, SCHEMA)
 
 
 def test_subject_stays_short_and_printable() -> None:

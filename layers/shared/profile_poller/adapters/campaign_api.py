@@ -17,7 +17,7 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.util.retry import Retry
 
 from ..core.classify import ApiResponse
-from ..core.ports import Credentials, FileRefused, TransportError
+from ..core.ports import Credentials, FileMissing, FilePermission, FileRefused, TransportError
 
 STATUS_PATH = "/campaignapi/resources/v3/profilequerystatus/"
 MAX_STATUS_BODY = 1024 * 1024  # a status answer is a few hundred bytes; anything past 1 MiB is not one
@@ -115,7 +115,7 @@ class CampaignApi:
     def _check(self, url: str, base_url: str) -> None:
         parts = urlsplit(url)
         if parts.scheme not in self._schemes:
-            raise FileRefused(f"file URL scheme {parts.scheme or 'none'!r} is not allowed")
+            raise FileRefused(f"file URL scheme {parts.scheme or 'none'!r} is not allowed", host=parts.hostname)
         if parts.username or parts.password:
             raise FileRefused("file URL carries credentials")
         segments = unquote(parts.path).split("/")
@@ -123,7 +123,7 @@ class CampaignApi:
             raise FileRefused("file path contains '.' or '..' segments")
         host = (parts.hostname or "").lower()
         if host != _origin(base_url)[1] and host not in self._file_hosts:
-            raise FileRefused(f"file host {host!r} is not the API host nor in FILE_HOSTS")
+            raise FileRefused(f"file host {host!r} is not the API host nor in FILE_HOSTS", host=host)
 
     @contextmanager
     def open_file(self, path: str, credentials: Credentials) -> Iterator[_Download]:
@@ -144,12 +144,22 @@ class CampaignApi:
                 self._check(url, credentials.base_url)
                 continue
             try:
-                if response.status_code != 200:
-                    raise TransportError(
-                        f"file download answered HTTP {response.status_code} from {urlsplit(url).hostname}"
-                    )
+                _check_status(response.status_code, url, _origin(url) == api_origin)
                 yield _Download(response)
             finally:
                 response.close()
             return
         raise TransportError(f"more than {MAX_REDIRECTS} redirects fetching a file")
+
+
+def _check_status(status: int, url: str, api_origin: bool) -> None:
+    """200 is a file; 404/410 is a missing file (retried a few times, then not archived); 401/403 from a files
+    host other than the API's is a permission refusal (not archived); anything else is transient."""
+    if status == 200:
+        return
+    host = urlsplit(url).hostname
+    if status in (404, 410):
+        raise FileMissing(f"file not found: HTTP {status} from {host}")
+    if status in (401, 403) and not api_origin:
+        raise FilePermission(f"permission denied: HTTP {status} from files host {host}", host=host)
+    raise TransportError(f"file download answered HTTP {status} from {host}")

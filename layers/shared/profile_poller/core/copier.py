@@ -1,24 +1,59 @@
 """Copies a finished request's files (`error-file`, `file`) into the archive. Ports only.
 
-Each file streams from the API adapter through a MeteredReader (SHA-256, size cap, truncation check, the
-error-file parser) into the archive, which then stamps the checksum into the object's metadata.
+Each file streams from its source through a MeteredReader (SHA-256, size cap, truncation check, the
+error-file parser) into the archive, which then stamps the checksum into the object's metadata. Each file
+settles on its own: archived, not archived for good (FileRefused: the reason goes into the outcome), or
+unsettled (a transient failure the sweep retries, or gives up on after its bounded tries).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .classify import Finished
 from .errorfile import ErrorFileParser
+from .log import logger
 from .model import ErrorSummary, Kind, PendingRequest, StoredFile, archive_key
-from .ports import Archive, Credentials, StatusApi
+from .ports import Archive, Credentials, FileMissing, FileRefused, StatusApi, TransportError
 from .streams import MeteredReader
+
+ROLES = ("error-file", "file")
+
+
+@dataclass(frozen=True)
+class Unsettled:
+    """A file whose copy failed for a reason that may pass (a reset, a timeout, not there yet)."""
+
+    role: str
+    source: str
+    error: TransportError
+
+    @property
+    def missing(self) -> bool:
+        return isinstance(self.error, FileMissing)
 
 
 @dataclass(frozen=True)
 class Copied:
-    files: tuple[StoredFile, ...]
-    errors: ErrorSummary | None  # None when there was no error file
+    files: tuple[StoredFile, ...]  # archived, or not archived for good
+    errors: ErrorSummary | None  # None when no error file was read
+    unsettled: tuple[Unsettled, ...] = ()
+
+    def given_up(self) -> Copied:
+        """The unsettled files become 'not archived' with their last failure as the reason."""
+        gone = tuple(StoredFile.not_archived(u.role, u.source, _gave_up(u)) for u in self.unsettled)
+        files = sorted(self.files + gone, key=lambda f: ROLES.index(f.role))
+        return replace(self, files=tuple(files), unsettled=())
+
+    @property
+    def error_file_read(self) -> bool:
+        return any(f.role == "error-file" and f.archived for f in self.files)
+
+
+def _gave_up(unsettled: Unsettled) -> str:
+    if unsettled.missing:
+        return f"not found after the bounded tries: {unsettled.error}"
+    return f"copy kept failing: {unsettled.error}"
 
 
 def infer_kind(kind: Kind, answer: Finished) -> Kind:
@@ -36,20 +71,42 @@ class FileCopier:
         self._max_bytes = max_bytes
 
     def copy(self, request: PendingRequest, answer: Finished, credentials: Credentials) -> Copied:
-        """Raises TransportError (retry), FileRefused (terminal) or StoreError (our side) from the adapters."""
+        """Settles each file; StoreError (our side) and SourceLoginRefused (systemic) propagate."""
         files: list[StoredFile] = []
+        unsettled: list[Unsettled] = []
         errors: ErrorSummary | None = None
-        for role, path in (("error-file", answer.error_file), ("file", answer.file)):
+        for role, path in zip(ROLES, (answer.error_file, answer.file), strict=True):
             if path is None:
                 continue
             parser = ErrorFileParser() if role == "error-file" else None
-            key = archive_key(self._prefix, request.request_id, request.submitted_at, role, path)
-            metadata = {"request-id": request.request_id, "role": role, "source": path}
-            with self._api.open_file(path, credentials) as remote:
-                reader = MeteredReader(remote, self._max_bytes, parser.feed if parser else None)
-                uri = self._archive.put(key, reader, metadata)
-            self._archive.stamp(key, {**metadata, "sha256": reader.sha256, "bytes": str(reader.bytes_read)})
-            files.append(StoredFile(role, path, uri, reader.bytes_read, reader.sha256))
+            try:
+                files.append(self._copy_one(request, role, path, parser, credentials))
+            except TransportError as exc:
+                unsettled.append(Unsettled(role, path, exc))
+                continue
+            except FileRefused as exc:
+                _log_refusal(request.request_id, role, exc)
+                files.append(StoredFile.not_archived(role, path, str(exc)))
+                continue
             if parser is not None:
                 errors = parser.finish()
-        return Copied(tuple(files), errors)
+        return Copied(tuple(files), errors, tuple(unsettled))
+
+    def _copy_one(
+        self, request: PendingRequest, role: str, path: str, parser: ErrorFileParser | None, credentials: Credentials
+    ) -> StoredFile:
+        key = archive_key(self._prefix, request.request_id, request.submitted_at, role, path)
+        metadata = {"request-id": request.request_id, "role": role, "source": path}
+        with self._api.open_file(path, credentials) as remote:
+            reader = MeteredReader(remote, self._max_bytes, parser.feed if parser else None)
+            uri = self._archive.put(key, reader, metadata)
+        self._archive.stamp(key, {**metadata, "sha256": reader.sha256, "bytes": str(reader.bytes_read)})
+        return StoredFile(role, path, uri, reader.bytes_read, reader.sha256)
+
+
+def _log_refusal(request_id: str, role: str, exc: FileRefused) -> None:
+    """A refusal fetched nothing; the host is logged so an operator can add it to FILE_HOSTS if it is theirs."""
+    logger.warning(
+        "file not archived",
+        extra={"request_id": request_id, "role": role, "host": exc.host, "reason": str(exc)},
+    )

@@ -6,10 +6,11 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
-from .model import Outcome
+from .model import Outcome, StoredFile
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # v1 -> v2 is written down in docs/subscribers.md
 SUBJECT_LIMIT = 100  # SNS rejects longer subjects
 
 
@@ -25,6 +26,33 @@ def _iso(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
 
 
+def public_source(source: str) -> str:
+    """The file value as subscribers see it: no user, password, query or fragment (a signed URL's query is a
+    credential). The item in the table keeps the raw value (`profile-poller show`)."""
+    parts = urlsplit(source)
+    if not parts.scheme and not parts.netloc:
+        return parts.path
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return urlunsplit((parts.scheme, netloc + (f":{port}" if port else ""), parts.path, "", ""))
+
+
+def _file_entry(f: StoredFile) -> dict[str, Any]:
+    return {
+        "role": f.role,
+        "source": public_source(f.source),
+        "archived": f.archived,
+        "s3_uri": f.s3_uri,
+        "bytes": f.bytes,
+        "sha256": f.sha256,
+        "reason": f.reason,
+    }
+
+
 def message_body(outcome: Outcome) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
@@ -38,7 +66,7 @@ def message_body(outcome: Outcome) -> dict[str, Any]:
         "first_errors": [
             {"code": row.code, "description": row.description, "index": row.index} for row in outcome.first_errors
         ],
-        "files": [{"role": f.role, "s3_uri": f.s3_uri, "bytes": f.bytes, "sha256": f.sha256} for f in outcome.files],
+        "files": [_file_entry(f) for f in outcome.files],
         "api_code": outcome.api_code,
         "api_description": outcome.api_description,
         "reason": outcome.reason,
@@ -55,6 +83,8 @@ def subject(outcome: Outcome) -> str:
         detail = f", {outcome.update_count} updated"
     else:
         detail = ""
+    if not outcome.archived:
+        detail += " (file not archived)"
     text = f"Profile request {outcome.status.value.lower()}{detail}: {outcome.request_id}"
     text = "".join(c if c.isprintable() else " " for c in text)
     return text if len(text) <= SUBJECT_LIMIT else text[: SUBJECT_LIMIT - 3] + "..."
@@ -69,5 +99,6 @@ def build_message(outcome: Outcome) -> Message:
             "status": outcome.status.value,
             "kind": outcome.kind.value,
             "has_errors": "true" if outcome.has_errors else "false",
+            "archived": "true" if outcome.archived else "false",
         },
     )

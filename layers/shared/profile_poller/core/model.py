@@ -86,10 +86,17 @@ def outcome_map(outcome: Outcome) -> dict[str, Any]:
             {"code": r.code, "description": r.description, "index": r.index} for r in outcome.first_errors
         ],
         "files": {
-            f.role: {"s3_uri": f.s3_uri, "bytes": f.bytes, "sha256": f.sha256, "source": f.source}
+            f.role: {
+                "s3_uri": f.s3_uri,
+                "bytes": f.bytes,
+                "sha256": f.sha256,
+                "source": f.source,
+                "archived": f.archived,
+                "reason": f.reason,
+            }
             for f in outcome.files
         },
-        "s3_uris": [f.s3_uri for f in outcome.files],
+        "s3_uris": [f.s3_uri for f in outcome.files if f.s3_uri is not None],
         "api_code": outcome.api_code,
         "api_description": outcome.api_description,
         "reason": outcome.reason,
@@ -113,14 +120,18 @@ def outcome_from_map(request_id: str, data: Mapping[str, Any]) -> Outcome:
             ErrorRow(str(r.get("code", "")), str(r.get("description", "")), str(r.get("index", "")))
             for r in data.get("first_errors") or []
         ),
-        files=tuple(
-            StoredFile(role, str(f.get("source", "")), str(f["s3_uri"]), _number(f.get("bytes"), 0), str(f["sha256"]))
-            for role, f in sorted(files.items())
-        ),
+        files=tuple(_stored_file(role, f) for role, f in sorted(files.items())),
         api_code=data.get("api_code"),
         api_description=data.get("api_description"),
         reason=data.get("reason"),
     )
+
+
+def _stored_file(role: str, data: Mapping[str, Any]) -> StoredFile:
+    source = str(data.get("source", ""))
+    if data.get("archived", True) is False or data.get("s3_uri") is None:
+        return StoredFile.not_archived(role, source, str(data.get("reason") or "not archived"))
+    return StoredFile(role, source, str(data["s3_uri"]), _number(data.get("bytes"), 0), str(data.get("sha256", "")))
 
 
 @dataclass(frozen=True)
@@ -151,13 +162,22 @@ class PendingRequest:
 
 @dataclass(frozen=True)
 class StoredFile:
-    """A file copied into the archive."""
+    """A file listed by the API: copied into the archive, or not archived (s3_uri None) with the reason why."""
 
     role: str  # "error-file" or "file"
     source: str
-    s3_uri: str
-    bytes: int
-    sha256: str
+    s3_uri: str | None
+    bytes: int | None
+    sha256: str | None
+    reason: str | None = None  # why the file is not in the archive
+
+    @classmethod
+    def not_archived(cls, role: str, source: str, reason: str) -> StoredFile:
+        return cls(role, source, None, None, None, reason)
+
+    @property
+    def archived(self) -> bool:
+        return self.s3_uri is not None
 
 
 @dataclass(frozen=True)
@@ -199,6 +219,11 @@ class Outcome:
     @property
     def event_id(self) -> str:
         return f"{self.request_id}:{self.status.value}"
+
+    @property
+    def archived(self) -> bool:
+        """Every file the API listed is in the archive (true when it listed none)."""
+        return all(f.archived for f in self.files)
 
     @property
     def has_errors(self) -> bool:

@@ -29,6 +29,7 @@ COUNTERS = (
     "publish_failures",
     "errors",
     "bytes_archived",
+    "files_not_archived",
 )
 _TERMINAL_COUNTER = {Status.COMPLETED: "completed", Status.FAILED: "failed", Status.EXPIRED: "expired"}
 
@@ -127,6 +128,7 @@ class OutcomeBatch:
                 )
                 continue
             self._summary.add(_TERMINAL_COUNTER[outcome.status])
+            self._summary.add("files_not_archived", sum(1 for f in outcome.files if not f.archived))
             logger.info(
                 "request settled",
                 extra={
@@ -134,5 +136,6 @@ class OutcomeBatch:
                     "status": outcome.status.value,
                     "update_count": outcome.update_count,
                     "error_count": outcome.error_count,
+                    "archived": outcome.archived,
                 },
             )

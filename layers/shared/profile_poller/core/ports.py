@@ -27,7 +27,27 @@ class TransportError(Exception):
 
 
 class FileRefused(Exception):
-    """A file the policy forbids fetching (host off the list, scheme, size). Terminal for the request."""
+    """A file that will never be archived (host off the list, scheme, size, a path escaping its root, no
+    permission). The request is still answered: the file's entry is marked not archived, with this reason.
+    `host` is the host the value named (for the warning log), when there was one."""
+
+    def __init__(self, reason: str, host: str | None = None) -> None:
+        super().__init__(reason)
+        self.host = host
+
+
+class FilePermission(FileRefused):
+    """The files host refused us the file (HTTPS 401/403 off the API's origin, SFTP permission denied)."""
+
+
+class FileMissing(TransportError):
+    """The file is not there (HTTPS 404/410, SFTP no such file). It may appear late: retried for a bounded
+    number of tries (FILE_NOT_FOUND_TRIES), then not archived."""
+
+
+class SourceLoginRefused(Exception):
+    """The file source refused our credentials or its host key did not match the pinned one. The secret is
+    re-read once (a rotated key), then the failure is systemic: copying stops for the sweep, nothing is lost."""
 
 
 class CredentialsError(Exception):

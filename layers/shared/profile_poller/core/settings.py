@@ -29,6 +29,7 @@ class Settings:
     backoff_max_seconds: float = 1800.0
     max_age_seconds: int = 172_800
     max_transient_errors: int = 10
+    file_not_found_tries: int = 3
     lease_seconds: int = 960
     time_margin_seconds: int = 30
     retention_days: int = 90

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .classify import Failed, Finished, KeyRejected, Pending, Systemic, Throttled, Transient, Verdict, classify
-from .copier import FileCopier, infer_kind
+from .completion import completed_fields, retry_reason
+from .copier import FileCopier
 from .log import logger
 from .model import (
     InvalidRequestId,
-    Kind,
     Outcome,
     PendingRequest,
     Status,
@@ -27,7 +27,6 @@ from .ports import (
     Archive,
     Credentials,
     CredentialsError,
-    FileRefused,
     KeySource,
     LeaseLost,
     Notifier,
@@ -263,34 +262,22 @@ class Sweep:
         rid = request.request_id
         try:
             copied = self._copier.copy(request, answer, credentials)
-        except TransportError as exc:
-            self.summary.add("transient_errors")
-            logger.warning("file copy failed; retried later", extra={"request_id": rid, "reason": str(exc)})
-            self._retry_later(request, transient=f"file copy failed: {exc}")
-            return
         except StoreError as exc:
             self.summary.add("errors")
             logger.error("archiving failed; retried next sweep", extra={"request_id": rid, "reason": str(exc)})
             self._d.store.release(rid, self._owner)
             return
-        except FileRefused as exc:
-            logger.error("file refused", extra={"request_id": rid, "reason": str(exc)})
-            self._finish(request, Status.FAILED, update_count=answer.update_count, reason=str(exc))
+        retry = retry_reason(copied, request, self._now(), self._s)
+        if retry is not None:
+            self.summary.add("transient_errors")
+            logger.warning("file copy failed; retried later", extra={"request_id": rid, "reason": retry})
+            self._d.store.reschedule(
+                rid, self._owner, self._later(self._backoff(request)), request.transient_errors + 1, retry
+            )
             return
-        self.summary.add("bytes_archived", sum(f.bytes for f in copied.files))
-        errors = copied.errors
-        kind = infer_kind(request.kind, answer)
-        self._finish(
-            request,
-            Status.COMPLETED,
-            kind=kind,
-            update_count=answer.update_count,
-            error_count=errors.error_count if errors else (0 if kind is Kind.UPDATE else None),
-            errors_by_code=errors.errors_by_code if errors else {},
-            first_errors=tuple(errors.first_rows) if errors else (),
-            files=copied.files,
-            reason="; ".join(p for p in (answer.warning, errors.problem if errors else None) if p) or None,
-        )
+        copied = copied.given_up()
+        self.summary.add("bytes_archived", sum(f.bytes or 0 for f in copied.files))
+        self._finish(request, Status.COMPLETED, **completed_fields(request, answer, copied))
 
     def _finish(self, request: PendingRequest, status: Status, **fields: Any) -> None:
         """Decide the terminal outcome (fields: any of Outcome's optional ones), record it, queue it for publishing."""

@@ -90,6 +90,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         backoff_max_seconds=_float(env, "BACKOFF_MAX_SECONDS", 1800.0),
         max_age_seconds=_int(env, "MAX_AGE_SECONDS", 172_800, minimum=1),
         max_transient_errors=_int(env, "MAX_TRANSIENT_ERRORS", 10, minimum=1),
+        file_not_found_tries=_int(env, "FILE_NOT_FOUND_TRIES", 3, minimum=1),
         lease_seconds=_int(env, "LEASE_SECONDS", 960, minimum=1),
         time_margin_seconds=_int(env, "TIME_MARGIN_SECONDS", 30),
         retention_days=_int(env, "RETENTION_DAYS", 90, minimum=1),

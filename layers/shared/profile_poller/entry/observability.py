@@ -52,6 +52,7 @@ _METRICS: Mapping[str, tuple[str, MetricUnit]] = {
     "systemic": ("SystemicFailures", MetricUnit.Count),
     "transient_errors": ("TransientErrors", MetricUnit.Count),
     "bytes_archived": ("BytesArchived", MetricUnit.Bytes),
+    "files_not_archived": ("FilesNotArchived", MetricUnit.Count),
     "lost_races": ("LostClaimRaces", MetricUnit.Count),
     "publish_failures": ("PublishFailures", MetricUnit.Count),
     "errors": ("UnexpectedErrors", MetricUnit.Count),
