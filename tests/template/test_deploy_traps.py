@@ -68,6 +68,12 @@ def test_no_resource_has_a_fixed_physical_name() -> None:
         for key, value in resource.get("Properties", {}).items()
         if key.endswith("Name") and key not in NOT_PHYSICAL_NAMES and is_fixed_name(value, ids)
     }
+    # And every export name (exports are unique per account and region too)
+    fixed |= {
+        f"Outputs.{name}.Export.Name": output["Export"]["Name"]
+        for name, output in cfn.get("Outputs", {}).items()
+        if "Export" in output and is_fixed_name(output["Export"]["Name"], ids)
+    }
     # Then none is fixed: CloudFormation names it, or the name carries the stack's name
     assert fixed == {}
     [schedule] = resources(cfn, "AWS::Scheduler::Schedule").values()
