@@ -2,6 +2,7 @@
 
 Prints one line per measurement, then the figures line (last line):
 bench: throughput=X/s limit=Y/s ratio=R speedup_vs_sequential=S items_read_per_due=D peak_rss_mb_1gib=M import_ratio=I
+       errorfile_stray_vs_clean=E (bench/errorfile.py: a 100 MiB error file, stray quote at its top vs clean)
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench import errorfile
 from bench.common import fresh_stack, pending, put_items, settings_for, simulator_process
 from local.stack import LocalStack, moto_server
 from profile_poller.adapters.dynamodb import DynamoRequestStore
@@ -167,11 +169,13 @@ def main() -> int:
         )
         rss = peak_rss(endpoint, size)
     ratio_import = import_ratio()
+    parsed = errorfile.measure(int(os.environ.get("BENCH_ERRORFILE_BYTES", str(100 * 2**20))))
+    stray_vs_clean = float(parsed["stray_quote"]["mib_s"]) / float(parsed["clean"]["mib_s"])  # type: ignore[arg-type]
     limit = CONCURRENCY / DELAY
     print(
         f"bench: throughput={throughput:.1f}/s limit={limit:.0f}/s ratio={throughput / limit:.2f} "
         f"speedup_vs_sequential={throughput / sequential:.1f} items_read_per_due={per_due:.3f} "
-        f"peak_rss_mb_1gib={rss:.0f} import_ratio={ratio_import:.2f}"
+        f"peak_rss_mb_1gib={rss:.0f} import_ratio={ratio_import:.2f} errorfile_stray_vs_clean={stray_vs_clean:.2f}"
     )
     return 0
 

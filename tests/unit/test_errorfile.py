@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from profile_poller.core.errorfile import ErrorFileParser, parse_error_file
+from profile_poller.core.errorfile import MAX_CARRIED_CHARS, ErrorFileParser, parse_error_file
 
 SAMPLE = (
     b"Code, Description, Index\r\n"
@@ -78,3 +78,67 @@ def test_feeding_after_a_problem_is_harmless() -> None:
     parser.feed(b"Code,Description,Index\r\nonly\r\n")
     parser.feed(b'3005,"x",1\r\n')
     assert parser.finish().error_count is None
+
+
+# -- poison pills: quoting that is inconsistent or ambiguous (issue 12, item 1) -------------------------------
+
+HEADER = b"Code, Description, Index\r\n"
+
+
+def _rows(count: int, start: int = 0) -> bytes:
+    return b"".join(b'3005, "Invalid Profile ID", %d\r\n' % i for i in range(start, start + count))
+
+
+MIB_OF_ROWS = 1024 * 1024 // len(b'3005, "Invalid Profile ID", 100000\r\n')
+
+
+def test_a_backslash_before_the_closing_quote_is_read_as_a_plain_backslash_in_a_multi_mib_file() -> None:
+    # Given a Windows path whose last backslash would escape the closing quote, at the top of a 3 MiB file
+    rows = 3 * MIB_OF_ROWS
+    body = HEADER + b'7031, "C:\\temp\\", 0\r\n' + _rows(rows, 1)
+    # When it is parsed in the sweep's chunks
+    parser = ErrorFileParser()
+    for start in range(0, len(body), 65536):
+        parser.feed(body[start : start + 65536])
+        assert parser.carried_chars <= MAX_CARRIED_CHARS  # the open quote is never carried along
+    summary = parser.finish()
+    # Then every row is counted and the path is kept as written
+    assert summary.problem is None
+    assert summary.error_count == rows + 1
+    assert summary.errors_by_code == {"7031": 1, "3005": rows}
+    assert summary.first_rows[0].description == "C:\\temp\\"
+
+
+def test_an_unclosed_quote_at_the_top_of_a_multi_mib_file_gives_an_unknown_count_and_the_reason() -> None:
+    # Given a quote that never closes at the top of a 3 MiB file (every later line has two quotes)
+    body = HEADER + b'3005, "never closed, 0\r\n' + _rows(3 * MIB_OF_ROWS, 1)
+    # When it is parsed in the sweep's chunks
+    parser = ErrorFileParser()
+    for start in range(0, len(body), 65536):
+        parser.feed(body[start : start + 65536])
+        assert parser.carried_chars <= MAX_CARRIED_CHARS + 65536  # bounded, not the file's size
+    summary = parser.finish()
+    # Then the count is unknown, and the reason names the line where the quote opened
+    assert summary.error_count is None
+    assert summary.problem is not None and "inconsistent quoting" in summary.problem and "line 2" in summary.problem
+
+
+def test_two_windows_paths_in_one_chunk_are_two_records_not_one() -> None:
+    body = HEADER + b'1, "C:\\a\\", 1\r\n' + _rows(5, 2) + b'2, "D:\\b\\", 7\r\n' + _rows(5, 8)
+    summary = parse_error_file(body)
+    assert summary.problem is None
+    assert summary.errors_by_code == {"1": 1, "2": 1, "3005": 10}
+
+
+def test_a_quoted_field_closing_lines_later_in_a_record_of_the_wrong_shape_is_inconsistent() -> None:
+    body = HEADER + b'3005, "opens here, 1\r\n7031, "closes here", 2\r\n' + _rows(3)
+    summary = parse_error_file(body)
+    assert summary.error_count is None
+    assert summary.problem is not None and "inconsistent quoting" in summary.problem
+
+
+@pytest.mark.parametrize("chunk", [1, 5, 4096])
+def test_a_description_with_a_line_break_still_counts_once_whatever_the_chunking(chunk: int) -> None:
+    body = HEADER + _rows(20) + b'3005, "first line\r\nsecond line", 20\r\n' + _rows(20, 21)
+    summary = parse_error_file(body, chunk_size=chunk)
+    assert summary.problem is None and summary.error_count == 41

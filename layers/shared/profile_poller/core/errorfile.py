@@ -1,8 +1,19 @@
 """Streaming parser for the Campaign error file (DESIGN §1): fed bytes as they pass to S3.
 
 Format: CSV, `\\r\\n` records, header `Code, Description, Index`, description in double quotes with
-the quote escaped as `\\"` or `""`, spaces around fields allowed. Memory stays bounded by one chunk
-plus one unfinished record, whatever the file size.
+the quote escaped as `\\"` or `""`, spaces around fields allowed.
+
+Linear time and bounded memory whatever the quoting: every character is looked at a fixed number of times,
+and the text carried between slices (an unfinished line, or the lines of a record whose quote is still open)
+is capped at MAX_CARRIED_CHARS. Quoting rules, line by line:
+
+- a line whose quotes balance (with `\\"` read as an escaped quote) is one record (the common case, parsed
+  by `csv` in C a slice at a time);
+- a line that balances only when the backslash is read as a plain character (a Windows path such as
+  `"C:\\temp\\"`, the one ambiguity of the format) is read that way;
+- otherwise the line opens a quoted field that runs over the next lines (a description with a line break);
+  the record must close within MAX_CARRIED_CHARS and have three fields. If not, the quoting is inconsistent:
+  the parser stops counting and the file is archived with `error_count: null` and the reason.
 """
 
 from __future__ import annotations
@@ -14,30 +25,46 @@ from collections import Counter
 from .model import ErrorRow, ErrorSummary
 
 FIRST_ROWS = 10
-MAX_RECORD_CHARS = 1_000_000
-SLICE = 1024 * 1024  # a "record" longer than this means the quoting is broken
+MAX_CARRIED_CHARS = 64 * 1024  # an unfinished line or an open quoted record; past this the quoting is broken
+SLICE = 1024 * 1024  # decoded and parsed a slice at a time: transient memory of a few MiB
+_FIELDS = "expected Code, Description, Index"
+
+
+def _open_quote(line: str) -> bool:
+    """True when the line leaves a quoted field open, `\\"` counting as an escaped quote."""
+    return (line.count('"') - line.count('\\"')) % 2 == 1
 
 
 class ErrorFileParser:
     def __init__(self, first_rows: int = FIRST_ROWS) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
-        self._pending = ""  # an unfinished record (no newline yet, or an open quote)
+        self._tail = ""  # the unfinished last line of what was fed so far
+        self._carry: list[str] = []  # the lines of a record whose quoted field is still open
+        self._carry_chars = 0
+        self._opened = 0  # the line on which the carried record's quoted field opened
+        self._line = 0  # lines consumed so far (for the reasons given)
         self._counts: Counter[str] = Counter()
         self._rows: list[ErrorRow] = []
         self._first_rows = first_rows
         self._seen_first_record = False
         self._problem: str | None = None
 
+    @property
+    def carried_chars(self) -> int:
+        """Characters held between slices: at most MAX_CARRIED_CHARS plus one line of the last slice."""
+        return len(self._tail) + self._carry_chars
+
     def feed(self, data: bytes) -> None:
-        # slices bound the transient memory of a large read (decoded text, lines, rows) to a few MiB
         for start in range(0, len(data), SLICE):
             if self._problem is not None:
-                return
+                return  # the bytes still pass to S3; the parser no longer looks at them
             self._consume(self._decoder.decode(data[start : start + SLICE]), final=False)
 
     def finish(self) -> ErrorSummary:
         if self._problem is None:
             self._consume(self._decoder.decode(b"", final=True), final=True)
+        if self._problem is None and self._carry:
+            self._problem = f"inconsistent quoting: the file ends inside a quoted field opened on line {self._opened}"
         if self._problem is not None:
             return ErrorSummary(error_count=None, errors_by_code={}, first_rows=self._rows, problem=self._problem)
         return ErrorSummary(
@@ -46,50 +73,125 @@ class ErrorFileParser:
             first_rows=self._rows,
         )
 
+    # -- lines -------------------------------------------------------------------------------
+
     def _consume(self, text: str, final: bool) -> None:
-        data = self._pending + text
-        cut = len(data) if final else data.rfind("\n") + 1
-        self._pending = data[cut:]
-        if len(self._pending) > MAX_RECORD_CHARS:
-            self._problem = "a record runs past 1,000,000 characters (broken quoting?)"
+        cut = text.rfind("\n") + 1
+        if cut == 0 and not final:
+            self._tail += text
+            if len(self._tail) > MAX_CARRIED_CHARS:
+                self._problem = f"a line runs past {MAX_CARRIED_CHARS:,} characters without a line break"
             return
-        if cut == 0:
-            return
-        block = data[:cut]
-        if _quotes_balanced(block):  # the common case: csv itself joins multi-line quoted fields
-            self._parse(block.splitlines())
+        block = self._tail + (text if final else text[:cut])
+        self._tail = "" if final else text[cut:]
+        if len(self._tail) > MAX_CARRIED_CHARS:
+            self._problem = f"a line runs past {MAX_CARRIED_CHARS:,} characters without a line break"
             return
         lines = block.splitlines()
-        records: list[str] = []
-        partial = ""
-        for line in lines:
-            partial = f"{partial}\n{line}" if partial else line
-            if _quotes_balanced(partial):
-                records.append(partial)
-                partial = ""
-        if partial:
-            if final:
-                self._problem = "the file ends inside a quoted field"
-                return
-            self._pending = partial + "\n" + self._pending
-        self._parse(records)
+        if not self._carry and not _open_quote(block):
+            self._fast(lines)
+        else:
+            self._careful(lines)
 
-    def _parse(self, records: list[str]) -> None:
-        rows = csv.reader(records, skipinitialspace=True, escapechar="\\", doublequote=True, strict=False)
+    def _fast(self, lines: list[str]) -> None:
+        """The common case: csv reads the slice in C, one record a line. If a quoted field ran over a line
+        break (fewer records than lines), the slice's counts are undone and it is read line by line instead."""
         counts = self._counts
+        saved = (counts.copy(), len(self._rows), self._seen_first_record)
+        rows = csv.reader(lines, skipinitialspace=True, escapechar="\\", doublequote=True, strict=False)
+        records = 0
         try:
-            for fields in rows:
-                if len(self._rows) < self._first_rows or not self._seen_first_record:
-                    self._record([f.strip() for f in fields])
-                elif len(fields) >= 3:  # the hot loop: millions of rows, only the code matters
+            hot = self._seen_first_record and len(self._rows) >= self._first_rows
+            for records, fields in enumerate(rows, 1):  # noqa: B007 - read after the loop
+                if hot and len(fields) >= 3:  # the hot loop: millions of rows, only the code matters
                     counts[fields[0].strip()] += 1
                     continue
-                elif any(f.strip() for f in fields):
-                    self._problem = f"a record has {len(fields)} field(s), expected Code, Description, Index"
+                self._take(fields)
+                if self._problem is not None:
+                    break
+                hot = self._seen_first_record and len(self._rows) >= self._first_rows
+        except csv.Error:
+            records = -1  # e.g. a field over csv's limit: the careful reading caps it instead
+        if records == len(lines) or (self._problem is not None and records == rows.line_num):
+            self._line += len(lines)
+            return
+        self._counts, self._problem = saved[0], None
+        del self._rows[saved[1] :]
+        self._seen_first_record = saved[2]
+        self._careful(lines)
+
+    def _careful(self, lines: list[str]) -> None:
+        """Line by line, tracking the open quote incrementally: each line is counted once, joined once."""
+        plain: list[str] = []
+        for line in lines:
+            if self._problem is not None:
+                return
+            self._line += 1
+            if self._carry:
+                self._carry.append(line)
+                self._carry_chars += len(line) + 1
+                if _open_quote(line):  # the quote closes on this line
+                    self._flush(plain)
+                    self._closed_record()
+                elif self._carry_chars > MAX_CARRIED_CHARS:
+                    self._problem = (
+                        f"inconsistent quoting: a quoted field opened on line {self._opened} is still open after "
+                        f"{MAX_CARRIED_CHARS:,} characters"
+                    )
+                continue
+            if not _open_quote(line):
+                plain.append(line)
+            elif line.count('"') % 2 == 0:  # balances with `\` as a plain character: `"C:\temp\"`
+                self._flush(plain)
+                self._parse([line], escapechar=None)
+            else:
+                self._flush(plain)
+                self._opened = self._line
+                self._carry = [line]
+                self._carry_chars = len(line) + 1
+        self._flush(plain)
+
+    def _flush(self, plain: list[str]) -> None:
+        if plain and self._problem is None:
+            self._parse(plain)
+        plain.clear()
+
+    def _closed_record(self) -> None:
+        record, first = "\n".join(self._carry), self._opened
+        self._carry, self._carry_chars = [], 0
+        try:
+            fields = next(csv.reader([record], skipinitialspace=True, escapechar="\\", strict=False))
+        except csv.Error as exc:
+            self._problem = f"inconsistent quoting on lines {first}-{self._line}: {exc}"
+            return
+        if len(fields) != 3:
+            self._problem = (
+                f"inconsistent quoting: the quoted field opened on line {first} closes on line {self._line} "
+                f"in a record of {len(fields)} fields, {_FIELDS}"
+            )
+            return
+        self._take(fields)
+
+    # -- records -----------------------------------------------------------------------------
+
+    def _parse(self, records: list[str], escapechar: str | None = "\\") -> None:
+        rows = csv.reader(records, skipinitialspace=True, escapechar=escapechar, doublequote=True, strict=False)
+        try:
+            for fields in rows:
+                self._take(fields)
                 if self._problem is not None:
                     return
         except csv.Error as exc:
             self._problem = f"unreadable CSV: {exc}"
+
+    def _take(self, fields: list[str]) -> None:
+        if len(self._rows) >= self._first_rows and self._seen_first_record:
+            if len(fields) >= 3:
+                self._counts[fields[0].strip()] += 1
+            elif any(f.strip() for f in fields):
+                self._problem = f"a record has {len(fields)} field(s), {_FIELDS}"
+            return
+        self._record([f.strip() for f in fields])
 
     def _record(self, fields: list[str]) -> None:
         if not any(fields):
@@ -99,16 +201,11 @@ class ErrorFileParser:
             if fields[0].lower() == "code":
                 return
         if len(fields) < 3:
-            self._problem = f"a record has {len(fields)} field(s), expected Code, Description, Index"
+            self._problem = f"a record has {len(fields)} field(s), {_FIELDS}"
             return
         self._counts[fields[0]] += 1
         if len(self._rows) < self._first_rows:
             self._rows.append(ErrorRow(code=fields[0], description=", ".join(fields[1:-1]), index=fields[-1]))
-
-
-def _quotes_balanced(record: str) -> bool:
-    """True when a record holds no open quoted field (`\\"` escapes do not count)."""
-    return (record.count('"') - record.count('\\"')) % 2 == 0
 
 
 def parse_error_file(data: bytes, chunk_size: int = 65536) -> ErrorSummary:
