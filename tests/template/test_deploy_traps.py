@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -250,34 +251,77 @@ def test_no_template_edit_can_overwrite_the_secret_put_in_by_hand(cfn: dict[str,
     assert secret["Properties"]["KmsKeyId"] == {"Ref": "DataKey"}
 
 
-ENTRY = ROOT / "layers/shared/profile_poller/entry"
+PACKAGE = ROOT / "layers/shared/profile_poller"
 # boto3 client methods the CLI may call, by service; the IAM action is the method in CamelCase
 # (PublishBatch is authorised by sns:Publish)
 SERVICE_OF_METHOD = {
     **dict.fromkeys(
-        ["put_item", "get_item", "update_item", "delete_item", "query", "scan", "batch_get_item", "batch_write_item"],
+        [
+            "put_item",
+            "get_item",
+            "update_item",
+            "delete_item",
+            "query",
+            "scan",
+            "batch_get_item",
+            "batch_write_item",
+            "transact_get_items",
+            "transact_write_items",
+        ],
         "dynamodb",
     ),
     "publish": "sns",
     "publish_batch": "sns",
     "describe_stacks": "cloudformation",
+    "put_events": "events",
+    "send_message": "sqs",
+    "send_message_batch": "sqs",
 }
-IAM_ACTION_OF_METHOD = {"publish_batch": "Publish"}
+IAM_ACTION_OF_METHOD = {"publish_batch": "Publish", "send_message_batch": "SendMessage"}
+
+
+def module_file(dotted: str) -> Path | None:
+    """The file of a module of the profile_poller package (a module or a package's __init__)."""
+    parts = dotted.split(".")
+    if parts[0] != "profile_poller":
+        return None
+    base = PACKAGE.joinpath(*parts[1:])
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def dotted_of(path: Path) -> str:
+    relative = path.relative_to(PACKAGE.parent).with_suffix("")
+    parts = list(relative.parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
 def cli_modules() -> set[Path]:
-    """entry/cli.py and the entry modules it imports, transitively (`from . import x`, `from .x import y`)."""
+    """The CLI's entry module (pyproject's `profile-poller` script) and the package modules it imports, transitively."""
+    script = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]["profile-poller"]
+    first = module_file(script.split(":")[0])
+    assert first is not None, script
     seen: set[Path] = set()
-    todo = [ENTRY / "cli.py"]
+    todo = [first]
     while todo:
         path = todo.pop()
-        if path in seen or not path.exists():
+        if path in seen:
             continue
         seen.add(path)
+        here = dotted_of(path).split(".")
+        package = here if path.name == "__init__.py" else here[:-1]
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.level == 1:
-                names = [node.module] if node.module else [a.name for a in node.names]
-                todo += [ENTRY / f"{name.split('.')[0]}.py" for name in names]
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                prefix = package[: len(package) - node.level + 1] if node.level else []
+                base = ".".join([*prefix, *([node.module] if node.module else [])])
+                targets = [base, *(f"{base}.{a.name}" for a in node.names)]
+            else:
+                continue
+            todo += [f for f in map(module_file, targets) if f is not None]
     return seen
 
 
