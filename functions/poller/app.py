@@ -8,7 +8,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from profile_poller.entry.config import ConfigError, load_settings
+from profile_poller.entry.config import ConfigError, check_lease, load_settings
 from profile_poller.entry.events import parse_event
 from profile_poller.entry.observability import capture_lambda_handler, logger, metrics, record_sweep
 from profile_poller.entry.runtime import Runtime
@@ -37,6 +37,7 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(trigger=trigger.source, execution_id=trigger.execution_id)
     try:
         runtime = _get_runtime()
+        check_lease(runtime.settings, context.get_remaining_time_in_millis())
     except ConfigError as exc:  # nothing is lost: every request stays due until the settings are fixed
         logger.error("invalid configuration; no sweep", extra={"reason": str(exc)})
         metrics.add_metric(name="SystemicFailures", unit=MetricUnit.Count, value=1)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import random
 from decimal import Decimal
 
 import pytest
 
 from profile_poller.core.model import InvalidRequestId, Kind, PendingRequest, archive_key, validate_request_id
-from profile_poller.core.pacing import backoff_seconds
 from profile_poller.entry.config import ConfigError, load_due_shards, load_settings
 
 REQUIRED = {"TABLE_NAME": "t", "BUCKET_NAME": "b", "TOPIC_ARN": "arn:aws:sns:eu-west-1:1:t", "SECRET_ID": "s"}
@@ -119,10 +117,3 @@ def test_hand_written_items_are_read_leniently() -> None:
     assert (request.kind, request.submitted_at, request.attempts, request.transient_errors) == (Kind.UPDATE, 123, 4, 0)
     assert PendingRequest.from_item({"request_id": "r2", "kind": "other"}, now=999).kind is Kind.UNKNOWN
     assert PendingRequest.from_item({"request_id": "r3"}, now=999).submitted_at == 999
-
-
-def test_backoff_is_full_jitter_exponential_and_capped() -> None:
-    rng = random.Random(1)
-    samples = [backoff_seconds(3, 30, 1800, rng) for _ in range(2000)]
-    assert 0 <= min(samples) < 10 and 230 < max(samples) <= 240
-    assert max(backoff_seconds(50, 30, 1800, rng) for _ in range(2000)) <= 1800

@@ -222,7 +222,10 @@ class Sweep:
             case Throttled(retry_after):
                 self.summary.add("throttled")
                 self._stop("throttled by the API (429)")
-                delay = retry_after if retry_after is not None else self._backoff(request)
+                # a Retry-After of years (or a date in 2100) is clamped: never park a request past the backoff cap
+                delay = (
+                    min(retry_after, self._s.backoff_max_seconds) if retry_after is not None else self._backoff(request)
+                )
                 self._d.store.reschedule(
                     rid, self._owner, self._later(delay), request.transient_errors, "throttled (429)"
                 )

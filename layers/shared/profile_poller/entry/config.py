@@ -6,12 +6,13 @@ operators rely on the names. An invalid value raises ConfigError naming the vari
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 
 from ..core.settings import ConfigError, Settings, check_base_url
 
-__all__ = ["ConfigError", "Settings", "load_due_shards", "load_settings", "load_table_name"]
+__all__ = ["ConfigError", "Settings", "check_lease", "load_due_shards", "load_settings", "load_table_name"]
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -42,7 +43,9 @@ def _float(env: Mapping[str, str], name: str, default: float, minimum: float = 0
         value = float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if not value >= minimum:  # also rejects NaN
+    if not math.isfinite(value):  # inf would park requests forever, nan compares false with everything
+        raise ConfigError(f"{name} must be a finite number, got {raw!r}")
+    if not value >= minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {raw}")
     return value
 
@@ -101,6 +104,21 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if settings.backoff_max_seconds < settings.backoff_base_seconds:
         raise ConfigError("BACKOFF_MAX_SECONDS must not be below BACKOFF_BASE_SECONDS")
     return settings
+
+
+def check_lease(settings: Settings, remaining_ms: int) -> None:
+    """Refuse a LEASE_SECONDS below the function timeout, naming both.
+
+    Lambda does not put the timeout in the environment; the time left as an invocation starts is the timeout (to the
+    millisecond), so the handler calls this with it before the first sweep of every invocation. A lease shorter than
+    the timeout would expire under a sweep still running, and another sweep would ask the same requests again.
+    """
+    timeout = math.ceil(remaining_ms / 1000)
+    if settings.lease_seconds < timeout:
+        raise ConfigError(
+            f"LEASE_SECONDS={settings.lease_seconds} is below the function timeout ({timeout} s, the time left as the "
+            "invocation started): a claim must outlast the sweep holding it (set LeaseSeconds >= FunctionTimeout)"
+        )
 
 
 def load_table_name(env: Mapping[str, str] | None = None) -> str:

@@ -1,0 +1,108 @@
+"""Values without bounds (issue 12, items 7 and 8): settings, Retry-After, the lease and the polling cadence."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+
+import pytest
+
+from profile_poller.core.pacing import backoff_seconds
+from profile_poller.core.sweep import Sweep, SweepDeps
+from profile_poller.entry.config import ConfigError, Settings, check_lease, load_settings
+from tests.fakes import FakeApi, FakeArchive, FakeClock, FakeKeys, FakeNotifier, FakeStore, json_response
+
+REQUIRED = {"TABLE_NAME": "t", "BUCKET_NAME": "b", "TOPIC_ARN": "arn:aws:sns:eu-west-1:1:t", "SECRET_ID": "s"}
+NUMERIC = [
+    "CONCURRENCY",
+    "RATE_LIMIT_PER_SECOND",
+    "BACKOFF_BASE_SECONDS",
+    "BACKOFF_MAX_SECONDS",
+    "MAX_AGE_SECONDS",
+    "MAX_TRANSIENT_ERRORS",
+    "LEASE_SECONDS",
+    "TIME_MARGIN_SECONDS",
+    "RETENTION_DAYS",
+    "DUE_SHARDS",
+    "MAX_FILE_BYTES",
+    "HTTP_TIMEOUT_SECONDS",
+]
+SETTINGS = Settings(table_name="t", bucket_name="b", topic_arn="arn:t", secret_id="s", rate_limit_per_second=1000)
+
+
+class LowestDraw(random.Random):
+    """The unluckiest jitter: every draw is the lowest the backoff allows."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return min(a, b)
+
+    def random(self) -> float:
+        return 0.0
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "Infinity", "1e999"])
+@pytest.mark.parametrize("name", NUMERIC)
+def test_non_finite_values_are_refused_in_every_numeric_setting(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        load_settings({**REQUIRED, name: value})
+
+
+def test_a_lease_shorter_than_the_function_timeout_is_refused_naming_both() -> None:
+    # Given LEASE_SECONDS=600 in a function whose timeout is 900 s (the time left as the first invocation starts)
+    with pytest.raises(ConfigError, match=r"LEASE_SECONDS=600 .* function timeout \(900 s"):
+        check_lease(replace(SETTINGS, lease_seconds=600), remaining_ms=899_990)
+    check_lease(replace(SETTINGS, lease_seconds=900), remaining_ms=899_990)  # equal is enough
+    check_lease(replace(SETTINGS, lease_seconds=960), remaining_ms=900_000)
+
+
+class World:
+    def __init__(self, rng: random.Random) -> None:
+        self.clock, self.store, self.api = FakeClock(), FakeStore(), FakeApi()
+        self.rng = rng
+
+    def sweep(self, settings: Settings = SETTINGS) -> dict[str, object]:
+        deps = SweepDeps(
+            self.store, self.api, FakeKeys("k"), FakeArchive(), FakeNotifier(), self.clock, self.clock.sleep, self.rng
+        )
+        return Sweep(settings, deps, "owner", lambda: 600_000).run().as_dict()
+
+
+@pytest.mark.parametrize("header", ["86400000", "Fri, 01 Jan 2100 00:00:00 GMT"])
+def test_retry_after_is_clamped_to_backoff_max_seconds(header: str) -> None:
+    # Given a 429 asking us to come back in 1,000 days (or in 2100)
+    world = World(random.Random(1))
+    world.store.put_pending("r1", int(world.clock()))
+    world.api.answers["r1"] = [json_response(429, '{"code": 429}', {"Retry-After": header})]
+    # When a sweep runs
+    assert world.sweep()["throttled"] == 1
+    # Then the request is due again within BACKOFF_MAX_SECONDS, not parked for years
+    assert world.store.items["r1"]["next_check_at"] <= world.clock() + SETTINGS.backoff_max_seconds
+
+
+@pytest.mark.parametrize("attempts", range(12))
+def test_the_backoff_never_asks_again_before_the_base_delay(attempts: int) -> None:
+    delay = backoff_seconds(attempts, 30, 1800, LowestDraw())
+    assert 30 <= delay <= 1800
+    assert delay >= min(1800, 30 * 2**attempts) / 2  # equal jitter: at least half the exponential step
+
+
+def test_backoff_stays_within_its_window_and_spreads() -> None:
+    rng = random.Random(1)
+    samples = [backoff_seconds(3, 30, 1800, rng) for _ in range(2000)]
+    assert 120 <= min(samples) < 130 and 230 < max(samples) <= 240
+    assert min(backoff_seconds(50, 30, 1800, rng) for _ in range(2000)) >= 900
+    assert max(backoff_seconds(50, 30, 1800, rng) for _ in range(2000)) <= 1800
+
+
+@pytest.mark.parametrize(("hours", "at_most"), [(1, 9), (6, 29), (24, 101)])  # bench/calls_per_request.py
+def test_status_calls_per_request_stay_bounded_even_with_the_unluckiest_jitter(hours: int, at_most: int) -> None:
+    # Given a job that stays pending, sweeps every 5 minutes (the template's schedule) and the lowest draws
+    world = World(LowestDraw())
+    world.store.put_pending("r1", int(world.clock()))
+    settings = replace(SETTINGS, max_age_seconds=10 * 86_400)
+    # When the sweeps run for the job's length
+    for _ in range(hours * 12):
+        world.sweep(settings)
+        world.clock.advance(300)
+    # Then the API was asked at most as often as docs/configuration.md says
+    assert len(world.api.asked) <= at_most
