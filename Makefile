@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 SAM_VENV := .venv-sam
 CHECKOV_VENV := .venv-checkov
 EVENT ?= events/schedule.json
+FUNCTION ?= PollerFunction
 export SAM_CLI_TELEMETRY := 0
 
 .PHONY: venv test lint lint-python lint-template build bench chaos demo invoke local-stack clean
@@ -65,7 +66,7 @@ demo: venv
 	$(PY) -m local.demo
 
 invoke: venv
-	$(PY) -m local.invoke $(EVENT)
+	$(PY) -m local.invoke $(EVENT) --function $(FUNCTION)
 
 local-stack: venv
 	$(PY) -m local.serve

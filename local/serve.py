@@ -11,6 +11,7 @@ import sys
 import threading
 from pathlib import Path
 
+from local.registration import create_registration
 from local.simulator import FileSpec, Simulator, Step
 from local.stack import aws_env, create_stack, moto_server
 from profile_poller.core.model import Kind
@@ -25,6 +26,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with moto_server() as endpoint, Simulator(valid_keys={API_KEY}) as sim:
         stack = create_stack(endpoint, API_KEY, base_url=sim.base_url)
+        registration = create_registration(stack)
         sim.add_file("errors.csv", FileSpec(b'Code, Description, Index\r\n3005, "Invalid Profile ID", 1\r\n'))
         sim.script("local-update", Step.pending(), Step.done_update(12, sim.api_file_path("errors.csv")))
         sim.script("local-get", Step.done_get(sim.public_file_url("errors.csv")))
@@ -44,6 +46,8 @@ def main() -> int:
         env_file.write_text("".join(f"export {k}={v}\n" for k, v in env.items()))
         print(f"moto server {endpoint}, API simulator {sim.base_url}; 3 requests registered.")
         print(f"In another shell:\n  source {env_file.relative_to(ROOT)}\n  make invoke EVENT=events/schedule.json")
+        print("  make invoke FUNCTION=RegisterFunction EVENT=events/register-sqs.json")
+        print(f"  (registration bus {registration.bus}, queue {registration.queue_url})")
         print("  .venv/bin/profile-poller list --status COMPLETED\nCtrl-C stops everything.", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()

@@ -28,7 +28,12 @@ LOCAL_NAMES = {
     "ArchiveBucket": f"{STACK}-archive",
     "OutcomesTopic": f"{STACK}-outcomes",
     "ApiKeySecret": f"{STACK}/api-key",
+    "RegistrationBus": f"{STACK}-registrations",
+    "RegistrationQueue": f"{STACK}-registrations",
+    "RegistrationDeadLetterQueue": f"{STACK}-registrations-dlq",
+    "RejectedRegistrationsQueue": f"{STACK}-registrations-rejected",
 }
+QUEUES = {"RegistrationQueue", "RegistrationDeadLetterQueue", "RejectedRegistrationsQueue"}
 
 
 ACCOUNT = "123456789012"  # moto's default account
@@ -37,6 +42,8 @@ ACCOUNT = "123456789012"  # moto's default account
 def local_ref(logical_id: str) -> str:
     """What `!Ref` returns for a resource of the local stack (an ARN for the topic, a name elsewhere)."""
     name = LOCAL_NAMES[logical_id]
+    if logical_id in QUEUES:  # a queue's Ref is its URL
+        return f"{os.environ.get('AWS_ENDPOINT_URL', 'http://127.0.0.1')}/{ACCOUNT}/{name}"
     return f"arn:aws:sns:{REGION}:{ACCOUNT}:{name}" if logical_id == "OutcomesTopic" else name
 
 

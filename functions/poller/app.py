@@ -5,12 +5,17 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from profile_poller.entry.config import ConfigError, check_lease, load_settings
 from profile_poller.entry.events import parse_event
-from profile_poller.entry.observability import capture_lambda_handler, logger, metrics, record_sweep
+from profile_poller.entry.observability import (
+    capture_lambda_handler,
+    logger,
+    metrics,
+    record_sweep,
+    record_systemic_failure,
+)
 from profile_poller.entry.runtime import Runtime
 
 _runtime: Runtime | None = None  # reused across invocations of a warm container
@@ -40,7 +45,7 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         check_lease(runtime.settings, context.get_remaining_time_in_millis())
     except ConfigError as exc:  # nothing is lost: every request stays due until the settings are fixed
         logger.error("invalid configuration; no sweep", extra={"reason": str(exc)})
-        metrics.add_metric(name="SystemicFailures", unit=MetricUnit.Count, value=1)
+        record_systemic_failure()
         return {"stopped": f"configuration: {exc}"}
     owner = f"{context.aws_request_id}/{uuid.uuid4().hex[:8]}"
     summary = runtime.sweep(owner, context.get_remaining_time_in_millis).as_dict()

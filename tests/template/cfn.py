@@ -31,7 +31,9 @@ def translate(stack_name: str = ACCOUNT_PARAMS["AWS::StackName"]) -> dict[str, A
     os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")  # the translator asks boto3 for a partition
     template = load_template(ROOT / "template.yaml")
     # as `sam package` does: local code paths become S3 URIs before the transform
-    template["Resources"]["PollerFunction"]["Properties"]["CodeUri"] = "s3://artifacts/poller.zip"
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] == "AWS::Serverless::Function":
+            resource["Properties"]["CodeUri"] = f"s3://artifacts/{logical_id}.zip"
     template["Resources"]["SharedLayer"]["Properties"]["ContentUri"] = "s3://artifacts/layer.zip"
     translated: dict[str, Any] = transform(
         template, {**ACCOUNT_PARAMS, "AWS::StackName": stack_name}, NoManagedPolicies()

@@ -208,10 +208,10 @@ def test_heartbeat_alarm_fires_when_no_sweep_runs_for_three_periods(cfn: dict[st
 
 
 def test_publish_failures_alarm_watches_the_metric_the_code_emits(cfn: dict[str, Any]) -> None:
-    from profile_poller.entry.observability import _METRICS
+    from profile_poller.entry.observability import METRIC_NAMES
 
     alarm = alarms_by_metric(cfn)["PublishFailures"]
-    assert "PublishFailures" in {name for name, _ in _METRICS.values()}
+    assert "PublishFailures" in METRIC_NAMES
     assert (
         alarm["Namespace"]
         == cfn["Resources"]["PollerFunction"]["Properties"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]

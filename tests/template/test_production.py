@@ -114,6 +114,7 @@ def test_alarms_watch_errors_queues_systemic_failures_files_not_archived_and_the
         "OldestPendingAgeSeconds",
         "Invocations",
         "PublishFailures",
+        "RegistrationsRejected",
     }
     queues = [
         a["Dimensions"][0]["Value"]
@@ -123,10 +124,12 @@ def test_alarms_watch_errors_queues_systemic_failures_files_not_archived_and_the
     ]
     assert {"Fn::GetAtt": ["FailureQueue", "QueueName"]} in queues
     assert {"Fn::GetAtt": ["ScheduleDeadLetterQueue", "QueueName"]} in queues
+    assert {"Fn::GetAtt": ["RegistrationDeadLetterQueue", "QueueName"]} in queues
     for name in (
         "SystemicFailures",
         "FilesNotArchived",
         "OldestPendingAgeSeconds",
+        "RegistrationsRejected",
     ):  # emitted by observability.py with these dims
         assert alarms[name]["Namespace"] == "ProfilePoller"
         assert alarms[name]["Dimensions"] == [{"Name": "service", "Value": "profile-poller"}]

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .model import Outcome, StoredFile
 
-SCHEMA_VERSION = "2"  # v1 -> v2 is written down in docs/subscribers.md
+SCHEMA_VERSION = "2"  # v1 -> v2 is written down in docs/subscribers.md (archived files; correlation, retry-N)
 SUBJECT_LIMIT = 100  # SNS rejects longer subjects
 
 
@@ -73,6 +73,7 @@ def message_body(outcome: Outcome) -> dict[str, Any]:
         "attempts": outcome.attempts,
         "submitted_at": _iso(outcome.submitted_at),
         "finished_at": _iso(outcome.finished_at),
+        "correlation": dict(outcome.correlation),
     }
 
 

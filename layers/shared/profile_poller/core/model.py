@@ -100,6 +100,8 @@ def outcome_map(outcome: Outcome) -> dict[str, Any]:
         "api_code": outcome.api_code,
         "api_description": outcome.api_description,
         "reason": outcome.reason,
+        "correlation": dict(outcome.correlation),
+        "retry": outcome.retry,
     }
 
 
@@ -124,6 +126,8 @@ def outcome_from_map(request_id: str, data: Mapping[str, Any]) -> Outcome:
         api_code=data.get("api_code"),
         api_description=data.get("api_description"),
         reason=data.get("reason"),
+        correlation=correlation_of(data),
+        retry=max(0, _number(data.get("retry"), 0)),
     )
 
 
@@ -132,6 +136,14 @@ def _stored_file(role: str, data: Mapping[str, Any]) -> StoredFile:
     if data.get("archived", True) is False or data.get("s3_uri") is None:
         return StoredFile.not_archived(role, source, str(data.get("reason") or "not archived"))
     return StoredFile(role, source, str(data["s3_uri"]), _number(data.get("bytes"), 0), str(data.get("sha256", "")))
+
+
+def correlation_of(data: Mapping[str, Any]) -> dict[str, str]:
+    """The `correlation` map of an item or outcome, read leniently (only string keys and values are kept)."""
+    value = data.get("correlation")
+    if not isinstance(value, Mapping):
+        return {}
+    return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
 
 
 @dataclass(frozen=True)
@@ -145,6 +157,9 @@ class PendingRequest:
     transient_errors: int
     lease_owner: str
     settling: Outcome | None = None  # decided and maybe published by a sweep that died before the transition
+    correlation: Mapping[str, str] = field(default_factory=dict)  # from the registration, echoed in the outcome
+    retries: int = 0  # operator retries so far (`profile-poller retry`): part of the next outcome's event_id
+    retried_at: int | None = None  # MAX_AGE_SECONDS counts from here after a retry
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any], now: int) -> PendingRequest:
@@ -157,7 +172,15 @@ class PendingRequest:
             attempts=max(0, _number(item.get("attempts"), 0)),
             transient_errors=max(0, _number(item.get("transient_errors"), 0)),
             lease_owner=str(item.get("lease_owner", "")),
+            correlation=correlation_of(item),
+            retries=max(0, _number(item.get("retries"), 0)),
+            retried_at=_number(item.get("retried_at"), 0) or None,
         )
+
+    @property
+    def age_from(self) -> int:
+        """Where MAX_AGE_SECONDS and the pending age count from: the submission, or the last operator retry."""
+        return max(self.submitted_at, self.retried_at or 0)
 
 
 @dataclass(frozen=True)
@@ -215,10 +238,14 @@ class Outcome:
     api_code: str | None = None
     api_description: str | None = None
     reason: str | None = None
+    correlation: Mapping[str, str] = field(default_factory=dict)
+    retry: int = 0  # the operator retry this outcome follows (0: the first run)
 
     @property
     def event_id(self) -> str:
-        return f"{self.request_id}:{self.status.value}"
+        """`{request_id}:{status}`, after the n-th operator retry `{request_id}:{status}:retry-{n}` (subscribers.md)."""
+        base = f"{self.request_id}:{self.status.value}"
+        return f"{base}:retry-{self.retry}" if self.retry else base
 
     @property
     def archived(self) -> bool:

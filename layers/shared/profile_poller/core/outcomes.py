@@ -30,6 +30,7 @@ COUNTERS = (
     "errors",
     "bytes_archived",
     "files_not_archived",
+    "files_archived",
 )
 _TERMINAL_COUNTER = {Status.COMPLETED: "completed", Status.FAILED: "failed", Status.EXPIRED: "expired"}
 

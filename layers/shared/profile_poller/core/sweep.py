@@ -152,7 +152,7 @@ class Sweep:
         if request.settling is not None:  # an earlier sweep decided and died: publish the same outcome again
             self._batch.add(request.settling)
             return
-        self.summary.note_age(now - request.submitted_at)
+        self.summary.note_age(now - request.age_from)
         try:
             validate_request_id(request.request_id)
         except InvalidRequestId as exc:
@@ -252,7 +252,7 @@ class Sweep:
         errors = request.transient_errors + 1 if transient is not None else 0
         if transient is not None and errors >= self._s.max_transient_errors:
             self._finish(request, Status.FAILED, reason=f"{errors} transient errors in a row; last: {transient}")
-        elif now - request.submitted_at >= self._s.max_age_seconds:
+        elif now - request.age_from >= self._s.max_age_seconds:
             self._finish(
                 request, Status.EXPIRED, reason=f"no final answer within MAX_AGE_SECONDS={self._s.max_age_seconds}"
             )
@@ -280,6 +280,7 @@ class Sweep:
             return
         copied = copied.given_up()
         self.summary.add("bytes_archived", sum(f.bytes or 0 for f in copied.files))
+        self.summary.add("files_archived", sum(1 for f in copied.files if f.archived))
         self._finish(request, Status.COMPLETED, **completed_fields(request, answer, copied))
 
     def _finish(self, request: PendingRequest, status: Status, **fields: Any) -> None:
@@ -292,6 +293,8 @@ class Sweep:
                 submitted_at=request.submitted_at,
                 finished_at=self._now(),
                 attempts=request.attempts + 1,
+                correlation=request.correlation,
+                retry=request.retries,
             ),
             **fields,
         )

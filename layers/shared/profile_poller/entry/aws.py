@@ -52,6 +52,10 @@ class AwsPolicy:
     sns: ClientPolicy = field(default_factory=lambda: ClientPolicy(4, 2.0, 5.0))
     # the key: read once per container (cached); three tries, then the sweep stops as a systemic failure
     secretsmanager: ClientPolicy = field(default_factory=lambda: ClientPolicy(3, 2.0, 5.0))
+    # registration: the rejected-records queue; a failure leaves the record on its queue, retried by SQS
+    sqs: ClientPolicy = field(default_factory=lambda: ClientPolicy(4, 2.0, 5.0))
+    # the operator CLI's --stack lookup
+    cloudformation: ClientPolicy = field(default_factory=lambda: ClientPolicy(3, 2.0, 10.0))
     endpoint_url: str | None = None  # local runs only (the fault proxy); AWS_ENDPOINT_URL is honoured anyway
 
     def client(self, session: boto3.session.Session, service: str, pool: int) -> Any:

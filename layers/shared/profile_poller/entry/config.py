@@ -9,10 +9,29 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from ..core.settings import ConfigError, Settings, check_base_url
 
-__all__ = ["ConfigError", "Settings", "check_lease", "load_due_shards", "load_settings", "load_table_name"]
+__all__ = [
+    "ConfigError",
+    "RegisterSettings",
+    "Settings",
+    "check_lease",
+    "load_due_shards",
+    "load_register_settings",
+    "load_settings",
+    "load_table_name",
+]
+
+
+@dataclass(frozen=True)
+class RegisterSettings:
+    """The registration function's settings (docs/configuration.md)."""
+
+    table_name: str
+    rejected_queue_url: str
+    due_shards: int = 1
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -128,3 +147,12 @@ def load_table_name(env: Mapping[str, str] | None = None) -> str:
 
 def load_due_shards(env: Mapping[str, str] | None = None) -> int:
     return _int(os.environ if env is None else env, "DUE_SHARDS", 1, minimum=1)
+
+
+def load_register_settings(env: Mapping[str, str] | None = None) -> RegisterSettings:
+    env = os.environ if env is None else env
+    return RegisterSettings(
+        table_name=_required(env, "TABLE_NAME"),
+        rejected_queue_url=_required(env, "REJECTED_QUEUE_URL"),
+        due_shards=_int(env, "DUE_SHARDS", 1, minimum=1),
+    )

@@ -42,28 +42,57 @@ def capture_lambda_handler(handler: Handler) -> Handler:
     return wrapper
 
 
+# The one place metric names are written. Alarms and the dashboard in template.yaml may name only these
+# (tests/template checks it); rename one here and that test names every widget left pointing at the old name.
 # summary counter -> (metric name, unit); every figure the alarms and dashboards rely on
-_METRICS: Mapping[str, tuple[str, MetricUnit]] = {
+SWEEP_METRICS: Mapping[str, tuple[str, MetricUnit]] = {
     "completed": ("RequestsCompleted", MetricUnit.Count),
     "failed": ("RequestsFailed", MetricUnit.Count),
     "expired": ("RequestsExpired", MetricUnit.Count),
+    "claimed": ("RequestsChecked", MetricUnit.Count),
     "still_pending": ("StillPending", MetricUnit.Count),
     "throttled": ("Throttled", MetricUnit.Count),
     "systemic": ("SystemicFailures", MetricUnit.Count),
     "transient_errors": ("TransientErrors", MetricUnit.Count),
     "bytes_archived": ("BytesArchived", MetricUnit.Bytes),
     "files_not_archived": ("FilesNotArchived", MetricUnit.Count),
+    "files_archived": ("FilesArchived", MetricUnit.Count),
     "lost_races": ("LostClaimRaces", MetricUnit.Count),
     "publish_failures": ("PublishFailures", MetricUnit.Count),
     "errors": ("UnexpectedErrors", MetricUnit.Count),
 }
+OLDEST_PENDING_AGE = "OldestPendingAgeSeconds"
+SYSTEMIC_FAILURES = "SystemicFailures"
+# registration result -> metric name (the register function emits all of them every invocation, zeros included)
+REGISTRATION_METRICS: Mapping[str, str] = {
+    "registered": "RequestsRegistered",
+    "duplicate": "DuplicateRegistrations",
+    "rejected": "RegistrationsRejected",
+    "deferred": "RegistrationsDeferred",
+}
+METRIC_NAMES: frozenset[str] = frozenset(
+    {name for name, _ in SWEEP_METRICS.values()}
+    | {OLDEST_PENDING_AGE, SYSTEMIC_FAILURES}
+    | set(REGISTRATION_METRICS.values())
+)
+"""Every metric name the code emits in the NAMESPACE namespace (dimension service=profile-poller)."""
 
 
 def record_sweep(summary: Mapping[str, object]) -> None:
     """Turn a sweep summary into EMF metrics (always emitted, zeros included, so alarms see data)."""
-    for counter, (name, unit) in _METRICS.items():
+    for counter, (name, unit) in SWEEP_METRICS.items():
         value = summary.get(counter, 0)
         metrics.add_metric(name=name, unit=unit, value=value if isinstance(value, int) else 0)
     age = summary.get("oldest_pending_age_seconds")
     if isinstance(age, int):
-        metrics.add_metric(name="OldestPendingAgeSeconds", unit=MetricUnit.Seconds, value=age)
+        metrics.add_metric(name=OLDEST_PENDING_AGE, unit=MetricUnit.Seconds, value=age)
+
+
+def record_systemic_failure() -> None:
+    metrics.add_metric(name=SYSTEMIC_FAILURES, unit=MetricUnit.Count, value=1)
+
+
+def record_registrations(counts: Mapping[str, int]) -> None:
+    """One figure per registration result for this invocation (zeros included)."""
+    for result, name in REGISTRATION_METRICS.items():
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=counts.get(result, 0))

@@ -7,42 +7,33 @@ The raw item is public: `{request_id, status: "PENDING", due_shard, next_check_a
 from __future__ import annotations
 
 import time
-import zlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from ..adapters.dynamodb import DUE_INDEX, from_dynamo, to_dynamo
-from ..core.model import Kind, Status, validate_request_id
+from ..core import registration
+from ..core.model import Kind, Status
+from ..core.registration import due_shard_for
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+
+__all__ = ["AlreadyRegistered", "due_shard_for", "get", "list_by_status", "pending_item", "register"]
 
 
 class AlreadyRegistered(Exception):
     pass
 
 
-def due_shard_for(request_id: str, shards: int) -> str:
-    """A stable shard for the id, so writes spread over `DUE_SHARDS` index partitions."""
-    return str(zlib.crc32(request_id.encode()) % shards) if shards > 1 else "0"
-
-
 def pending_item(
     request_id: str, *, kind: Kind | None = None, submitted_at: int | None = None, shards: int = 1
 ) -> dict[str, Any]:
-    validate_request_id(request_id)
-    item: dict[str, Any] = {
-        "request_id": request_id,
-        "status": Status.PENDING.value,
-        "due_shard": due_shard_for(request_id, shards),
-        "next_check_at": 0,
-        "submitted_at": int(time.time()) if submitted_at is None else submitted_at,
-    }
-    if kind is not None:
-        item["kind"] = kind.value
-    return item
+    """The producer item (core.registration writes the same one for registration by event)."""
+    when = int(time.time()) if submitted_at is None else submitted_at
+    return registration.pending_item(request_id, kind=kind, submitted_at=when, shards=shards)
 
 
 def register(

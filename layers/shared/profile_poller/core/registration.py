@@ -1,0 +1,158 @@
+"""Registration by event (docs/producers.md): one submission in, the producer item out. Pure: no I/O.
+
+A submission is the EventBridge detail `{"request_id", "kind", "submitted_at"?, "correlation"?}`, arriving either
+inside the EventBridge envelope (the bus's rule targets the queue) or bare (a producer sent it to the queue).
+What can never succeed raises `Rejected` with the reason; nothing here is retried.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+from .model import InvalidRequestId, Kind, Status, validate_request_id
+
+DETAIL_TYPE = "Profile Request Submitted"
+CORRELATION_MAX_KEYS = 10
+CORRELATION_MAX_BYTES = 1024  # keys and values, UTF-8, all together
+MAX_SUBMITTED_AT = 10**10  # epoch seconds (year 2286): a millisecond timestamp is refused, not misread
+DETAIL_FIELDS = frozenset({"request_id", "kind", "submitted_at", "correlation"})
+
+
+class Rejected(ValueError):
+    """The record can never become a registration; the message says why."""
+
+
+class Result(StrEnum):
+    REGISTERED = "registered"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class Submission:
+    request_id: str
+    kind: Kind
+    submitted_at: int | None = None
+    correlation: Mapping[str, str] = field(default_factory=dict)
+
+
+class RegistrationStore(Protocol):
+    def put_new(self, item: Mapping[str, Any]) -> bool:
+        """Put the item unless its request_id exists; False for a duplicate (the existing item is untouched).
+        Raises StoreError when the table cannot be written (transient)."""
+        ...
+
+
+class RejectedRecords(Protocol):
+    def keep(self, body: str, reason: str) -> None:
+        """Keep the record where an operator finds it, with the reason. Raises StoreError on failure."""
+        ...
+
+
+def due_shard_for(request_id: str, shards: int) -> str:
+    """A stable shard for the id, so writes spread over `DUE_SHARDS` index partitions."""
+    return str(zlib.crc32(request_id.encode()) % shards) if shards > 1 else "0"
+
+
+def pending_item(
+    request_id: str,
+    *,
+    kind: Kind | None,
+    submitted_at: int,
+    shards: int = 1,
+    correlation: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The producer item of docs/producers.md, plus `correlation` when there is one."""
+    validate_request_id(request_id)
+    item: dict[str, Any] = {
+        "request_id": request_id,
+        "status": Status.PENDING.value,
+        "due_shard": due_shard_for(request_id, shards),
+        "next_check_at": 0,
+        "submitted_at": submitted_at,
+    }
+    if kind is not None and kind is not Kind.UNKNOWN:
+        item["kind"] = kind.value
+    if correlation:
+        item["correlation"] = dict(correlation)
+    return item
+
+
+def _detail(body: str) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        raise Rejected("the body is not JSON") from None
+    if not isinstance(data, dict):
+        raise Rejected(f"the body is a JSON {type(data).__name__}, not an object")
+    if "detail-type" in data or "detail" in data:  # the EventBridge envelope
+        if data.get("detail-type") != DETAIL_TYPE:
+            raise Rejected(f"detail-type must be {DETAIL_TYPE!r}, got {str(data.get('detail-type'))[:60]!r}")
+        detail = data.get("detail")
+        if not isinstance(detail, dict):
+            raise Rejected("the event's detail is not an object")
+        return detail
+    return data
+
+
+def check_correlation(value: object) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise Rejected(f"correlation must be an object of strings, got {type(value).__name__}")
+    if len(value) > CORRELATION_MAX_KEYS:
+        raise Rejected(f"correlation has {len(value)} keys; at most {CORRELATION_MAX_KEYS}")
+    size = 0
+    for key, text in value.items():
+        if not key or not isinstance(text, str):
+            raise Rejected(f"correlation keys must be non-empty and values strings ({str(key)[:40]!r})")
+        size += len(key.encode()) + len(text.encode())
+    if size > CORRELATION_MAX_BYTES:
+        raise Rejected(f"correlation is {size} bytes; at most {CORRELATION_MAX_BYTES} (keys and values, UTF-8)")
+    return dict(value)
+
+
+def parse_submission(body: str) -> Submission:
+    """Read one queue record's body; raise Rejected with the reason if it can never be registered."""
+    detail = _detail(body)
+    unknown = sorted(set(detail) - DETAIL_FIELDS)
+    if unknown:
+        raise Rejected(f"unknown field(s) {', '.join(repr(k[:40]) for k in unknown[:5])}")
+    try:
+        request_id = validate_request_id(detail.get("request_id"))
+    except InvalidRequestId as exc:
+        raise Rejected(str(exc)) from None
+    kind = Kind.parse(detail.get("kind")) if isinstance(detail.get("kind"), str) else Kind.UNKNOWN
+    if kind is Kind.UNKNOWN or detail.get("kind") != kind.value:
+        raise Rejected(f'kind must be "get" or "update", got {str(detail.get("kind"))[:40]!r}')
+    submitted_at = detail.get("submitted_at")
+    if submitted_at is not None and (
+        isinstance(submitted_at, bool) or not isinstance(submitted_at, int) or not 0 <= submitted_at < MAX_SUBMITTED_AT
+    ):
+        raise Rejected(f"submitted_at must be whole epoch seconds, got {str(submitted_at)[:40]!r}")
+    return Submission(request_id, kind, submitted_at, check_correlation(detail.get("correlation")))
+
+
+def register(
+    body: str, store: RegistrationStore, rejected: RejectedRecords, now: int, shards: int = 1
+) -> tuple[Result, str]:
+    """Register one record: (result, request-id or the rejection reason). StoreError propagates (transient)."""
+    try:
+        submission = parse_submission(body)
+    except Rejected as exc:
+        rejected.keep(body, str(exc))
+        return Result.REJECTED, str(exc)
+    item = pending_item(
+        submission.request_id,
+        kind=submission.kind,
+        submitted_at=now if submission.submitted_at is None else submission.submitted_at,
+        shards=shards,
+        correlation=submission.correlation,
+    )
+    created = store.put_new(item)
+    return (Result.REGISTERED if created else Result.DUPLICATE), submission.request_id
