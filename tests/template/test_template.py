@@ -122,7 +122,7 @@ def test_iam_is_scoped_to_the_stack_resources(cfn: dict[str, Any]) -> None:
     assert by_sid["QueryDueIndex"]["Resource"] == {"Fn::Sub": "${RequestsTable.Arn}/index/due"}
     assert by_sid["ClaimAndSettle"]["Action"] == "dynamodb:UpdateItem"
     assert by_sid["ClaimAndSettle"]["Resource"] == {"Fn::GetAtt": ["RequestsTable", "Arn"]}
-    assert set(by_sid["ArchiveFiles"]["Action"]) >= {"s3:PutObject", "s3:AbortMultipartUpload"}
+    assert set(by_sid["ArchiveFiles"]["Action"]) >= {"s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"}
     assert by_sid["ArchiveFiles"]["Resource"] == {"Fn::Sub": "${ArchiveBucket.Arn}/${ArchivePrefix}/*"}
     assert by_sid["PublishOutcomes"] == {
         "Sid": "PublishOutcomes",

@@ -50,7 +50,11 @@ class S3Archive:
         return f"s3://{self._bucket}/{key}"
 
     def stamp(self, key: str, metadata: Mapping[str, str]) -> None:
-        """Rewrite the metadata in place (CopyObject onto itself) once SHA-256 and size are known."""
+        """Rewrite the metadata in place (CopyObject onto itself) once SHA-256 and size are known.
+
+        When the rewrite fails the object is deleted, so no object without its checksum is left behind (the
+        request is retried and uploads it again). Only if the delete fails too can one remain, unstamped, until
+        the retry overwrites it."""
         try:
             self._client.copy_object(
                 Bucket=self._bucket,
@@ -60,4 +64,15 @@ class S3Archive:
                 MetadataDirective="REPLACE",
             )
         except (ClientError, BotoCoreError) as exc:
-            raise StoreError(f"stamping s3://{self._bucket}/{key} failed: {exc}") from exc
+            removed = self._discard(key)
+            raise StoreError(
+                f"stamping s3://{self._bucket}/{key} failed: {exc}"
+                + ("; the unstamped object was deleted" if removed else "; deleting the unstamped object failed too")
+            ) from exc
+
+    def _discard(self, key: str) -> bool:
+        try:
+            self._client.delete_object(Bucket=self._bucket, Key=key)
+        except (ClientError, BotoCoreError):
+            return False
+        return True

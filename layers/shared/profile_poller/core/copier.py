@@ -14,7 +14,7 @@ from .classify import Finished
 from .errorfile import ErrorFileParser
 from .log import logger
 from .model import ErrorSummary, Kind, PendingRequest, StoredFile, archive_key
-from .ports import Archive, Credentials, FileMissing, FileRefused, StatusApi, TransportError
+from .ports import Archive, ArchiveFailed, Credentials, FileMissing, FileRefused, StatusApi, StoreError, TransportError
 from .streams import MeteredReader
 
 ROLES = ("error-file", "file")
@@ -46,6 +46,10 @@ class Copied:
         return replace(self, files=tuple(files), unsettled=())
 
     @property
+    def archive_failures(self) -> int:
+        return sum(1 for u in self.unsettled if isinstance(u.error, ArchiveFailed))
+
+    @property
     def error_file_read(self) -> bool:
         return any(f.role == "error-file" and f.archived for f in self.files)
 
@@ -71,7 +75,8 @@ class FileCopier:
         self._max_bytes = max_bytes
 
     def copy(self, request: PendingRequest, answer: Finished, credentials: Credentials) -> Copied:
-        """Settles each file; StoreError (our side) and SourceLoginRefused (systemic) propagate."""
+        """Settles each file; SourceLoginRefused (systemic) propagates. An archive failure (StoreError from the
+        archive) leaves the file unsettled as ArchiveFailed, retried like any transient failure."""
         files: list[StoredFile] = []
         unsettled: list[Unsettled] = []
         errors: ErrorSummary | None = None
@@ -83,6 +88,9 @@ class FileCopier:
                 files.append(self._copy_one(request, role, path, parser, credentials))
             except TransportError as exc:
                 unsettled.append(Unsettled(role, path, exc))
+                continue
+            except StoreError as exc:  # S3 refused the upload or the stamp: this file's problem, retried
+                unsettled.append(Unsettled(role, path, ArchiveFailed(f"archiving failed: {exc}")))
                 continue
             except FileRefused as exc:
                 _log_refusal(request.request_id, role, exc)

@@ -31,6 +31,8 @@ COUNTERS = (
     "bytes_archived",
     "files_not_archived",
     "files_archived",
+    "archive_failures",
+    "orphaned_due",
 )
 _TERMINAL_COUNTER = {Status.COMPLETED: "completed", Status.FAILED: "failed", Status.EXPIRED: "expired"}
 

@@ -26,6 +26,11 @@ class TransportError(Exception):
     """No usable answer: timeout, reset, truncated body, 5xx on a file. Transient for the request."""
 
 
+class ArchiveFailed(TransportError):
+    """The archive refused a file's upload or its checksum stamp (a StoreError from the archive): transient for
+    that file, retried with backoff within MAX_TRANSIENT_ERRORS, then the file is not archived."""
+
+
 class FileRefused(Exception):
     """A file that will never be archived (host off the list, scheme, size, a path escaping its root, no
     permission). The request is still answered: the file's entry is marked not archived, with this reason.

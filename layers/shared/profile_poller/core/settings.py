@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+MAX_ARCHIVE_BYTES = 5 * 1024**3  # the largest object one CopyObject (the checksum stamp) can rewrite
+
 
 class ConfigError(ValueError):
     """A setting is missing or invalid; the message names the variable and never echoes a secret."""
@@ -34,7 +36,7 @@ class Settings:
     time_margin_seconds: int = 30
     retention_days: int = 90
     due_shards: int = 1
-    max_file_bytes: int = 5 * 1024**3
+    max_file_bytes: int = MAX_ARCHIVE_BYTES
     http_timeout_seconds: float = 10.0
 
 

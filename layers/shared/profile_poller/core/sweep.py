@@ -36,6 +36,7 @@ from .ports import (
     TransportError,
 )
 from .settings import Settings
+from .shards import shards_to_read
 
 
 @dataclass
@@ -79,20 +80,24 @@ class Sweep:
         now = self._started_at = int(self._d.clock())
         slots = threading.BoundedSemaphore(self._s.concurrency)
         with ThreadPoolExecutor(self._s.concurrency, thread_name_prefix="sweep") as pool:
-            for shard in range(self._s.due_shards):
-                if not self._feed_shard(str(shard), now, pool, slots):
+            for shard, orphaned in shards_to_read(self._s.due_shards):
+                if not self._feed_shard(shard, now, pool, slots, orphaned):
                     break
         self._batch.flush()
         self.summary.stopped = self._stop_reason
         return self.summary
 
-    def _feed_shard(self, shard: str, now: int, pool: ThreadPoolExecutor, slots: threading.Semaphore) -> bool:
+    def _feed_shard(
+        self, shard: str, now: int, pool: ThreadPoolExecutor, slots: threading.Semaphore, orphaned: bool
+    ) -> bool:
         try:
             for request_id in self._d.store.due_ids(shard, now):
                 if self._stopping():
                     return False
                 slots.acquire()
                 self.summary.add("due_seen")
+                if orphaned:  # filed under a shard a lowered DUE_SHARDS dropped: drained here (core/shards.py)
+                    self.summary.add("orphaned_due")
                 pool.submit(self._guarded, request_id, slots)
         except StoreError as exc:
             self.summary.add("systemic")
@@ -263,13 +268,8 @@ class Sweep:
 
     def _complete(self, request: PendingRequest, answer: Finished, credentials: Credentials) -> None:
         rid = request.request_id
-        try:
-            copied = self._copier.copy(request, answer, credentials)
-        except StoreError as exc:
-            self.summary.add("errors")
-            logger.error("archiving failed; retried next sweep", extra={"request_id": rid, "reason": str(exc)})
-            self._d.store.release(rid, self._owner)
-            return
+        copied = self._copier.copy(request, answer, credentials)
+        self.summary.add("archive_failures", copied.archive_failures)
         retry = retry_reason(copied, request, self._now(), self._s)
         if retry is not None:
             self.summary.add("transient_errors")

@@ -11,7 +11,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..core.settings import ConfigError, Settings, check_base_url
+from ..core.settings import MAX_ARCHIVE_BYTES, ConfigError, Settings, check_base_url
+from ..core.shards import MAX_DUE_SHARDS
 
 __all__ = [
     "ConfigError",
@@ -41,7 +42,7 @@ def _required(env: Mapping[str, str], name: str) -> str:
     return value
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0, maximum: int | None = None) -> int:
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -51,6 +52,8 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum}, got {value}")
     return value
 
 
@@ -116,8 +119,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         lease_seconds=_int(env, "LEASE_SECONDS", 960, minimum=1),
         time_margin_seconds=_int(env, "TIME_MARGIN_SECONDS", 30),
         retention_days=_int(env, "RETENTION_DAYS", 90, minimum=1),
-        due_shards=_int(env, "DUE_SHARDS", 1, minimum=1),
-        max_file_bytes=_int(env, "MAX_FILE_BYTES", 5 * 1024**3, minimum=1),
+        due_shards=_int(env, "DUE_SHARDS", 1, minimum=1, maximum=MAX_DUE_SHARDS),
+        # the checksum stamp rewrites the object with one CopyObject, which takes at most 5 GiB
+        max_file_bytes=_int(env, "MAX_FILE_BYTES", MAX_ARCHIVE_BYTES, minimum=1, maximum=MAX_ARCHIVE_BYTES),
         http_timeout_seconds=_float(env, "HTTP_TIMEOUT_SECONDS", 10.0, minimum=0.1),
     )
     if settings.backoff_max_seconds < settings.backoff_base_seconds:
@@ -146,7 +150,7 @@ def load_table_name(env: Mapping[str, str] | None = None) -> str:
 
 
 def load_due_shards(env: Mapping[str, str] | None = None) -> int:
-    return _int(os.environ if env is None else env, "DUE_SHARDS", 1, minimum=1)
+    return _int(os.environ if env is None else env, "DUE_SHARDS", 1, minimum=1, maximum=MAX_DUE_SHARDS)
 
 
 def load_register_settings(env: Mapping[str, str] | None = None) -> RegisterSettings:
@@ -154,5 +158,5 @@ def load_register_settings(env: Mapping[str, str] | None = None) -> RegisterSett
     return RegisterSettings(
         table_name=_required(env, "TABLE_NAME"),
         rejected_queue_url=_required(env, "REJECTED_QUEUE_URL"),
-        due_shards=_int(env, "DUE_SHARDS", 1, minimum=1),
+        due_shards=_int(env, "DUE_SHARDS", 1, minimum=1, maximum=MAX_DUE_SHARDS),
     )

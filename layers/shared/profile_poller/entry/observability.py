@@ -60,6 +60,8 @@ SWEEP_METRICS: Mapping[str, tuple[str, MetricUnit]] = {
     "lost_races": ("LostClaimRaces", MetricUnit.Count),
     "publish_failures": ("PublishFailures", MetricUnit.Count),
     "errors": ("UnexpectedErrors", MetricUnit.Count),
+    "archive_failures": ("ArchiveFailures", MetricUnit.Count),
+    "orphaned_due": ("OrphanedDueItems", MetricUnit.Count),
 }
 OLDEST_PENDING_AGE = "OldestPendingAgeSeconds"
 SYSTEMIC_FAILURES = "SystemicFailures"
