@@ -224,8 +224,10 @@ def test_publish_failures_alarm_watches_the_metric_the_code_emits(cfn: dict[str,
 
 def test_system_log_level_keeps_the_report_lines(cfn: dict[str, Any]) -> None:
     # REPORT (duration, billed duration, max memory used) is a platform log at INFO: WARN would drop it
-    logging = cfn["Resources"]["PollerFunction"]["Properties"]["LoggingConfig"]
-    assert logging["SystemLogLevel"] in ("INFO", "DEBUG")
+    functions = resources(cfn, "AWS::Lambda::Function")
+    assert "PollerFunction" in functions
+    for logical_id, function in functions.items():
+        assert function["Properties"]["LoggingConfig"]["SystemLogLevel"] in ("INFO", "DEBUG"), logical_id
 
 
 def schema_properties(resource_type: str, key: str) -> set[str]:
@@ -360,7 +362,7 @@ def via(statement: dict[str, Any]) -> list[Any]:
 def test_producer_policy_puts_items_and_uses_the_table_key_only_through_dynamodb(cfn: dict[str, Any]) -> None:
     statements = policy_statements(cfn, "ProducerPolicy")
     by_service = {as_list(s["Action"])[0].split(":")[0]: s for s in statements}
-    assert set(by_service) == {"dynamodb", "kms"}
+    assert set(by_service) == {"dynamodb", "kms", "events", "sqs"}
     assert as_list(by_service["dynamodb"]["Action"]) == ["dynamodb:PutItem"]  # never overwrite, never read
     assert by_service["dynamodb"]["Resource"] == {"Fn::GetAtt": ["RequestsTable", "Arn"]}
     key = by_service["kms"]
@@ -368,6 +370,43 @@ def test_producer_policy_puts_items_and_uses_the_table_key_only_through_dynamodb
     assert key["Resource"] == {"Fn::GetAtt": ["DataKey", "Arn"]}
     assert via(key) == [{"Fn::Sub": "dynamodb.${AWS::Region}.amazonaws.com"}]
     assert cfn["Outputs"]["ProducerPolicyArn"]["Value"] == {"Ref": "ProducerPolicy"}
+
+
+def test_producer_policy_opens_every_registration_door(cfn: dict[str, Any]) -> None:
+    # Given the ways in: the bus of each rule, and each queue a function consumes other than the failure queues
+    buses = {r["Properties"]["EventBusName"]["Ref"] for r in resources(cfn, "AWS::Events::Rule").values()}
+    queues = {
+        m["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]
+        for m in resources(cfn, "AWS::Lambda::EventSourceMapping").values()
+    }
+    assert buses and queues
+    # Then the producer policy lets a producer put events on each bus and send to each queue, and nothing else
+    grants = {
+        (action, json.dumps(resource))
+        for s in policy_statements(cfn, "ProducerPolicy")
+        for action in as_list(s["Action"])
+        for resource in as_list(s["Resource"])
+        if action.split(":")[0] in ("events", "sqs")
+    }
+    assert grants == {("events:PutEvents", json.dumps({"Fn::GetAtt": [b, "Arn"]})) for b in buses} | {
+        ("sqs:SendMessage", json.dumps({"Fn::GetAtt": [q, "Arn"]})) for q in queues
+    }
+
+
+def test_operators_can_read_every_queue_the_runbook_sends_them_to(cfn: dict[str, Any]) -> None:
+    watched = {
+        a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+        for a in resources(cfn, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    }
+    readable = {
+        json.dumps(resource)
+        for s in policy_statements(cfn, "OperatorPolicy")
+        if "sqs:ReceiveMessage" in as_list(s["Action"]) and "sqs:DeleteMessage" in as_list(s["Action"])
+        for resource in as_list(s["Resource"])
+    }
+    for queue in watched | {"RejectedRegistrationsQueue"}:
+        assert json.dumps({"Fn::GetAtt": [queue, "Arn"]}) in readable, queue
 
 
 def test_operator_policy_covers_every_aws_call_the_cli_makes(cfn: dict[str, Any]) -> None:
@@ -382,7 +421,9 @@ def test_operator_policy_covers_every_aws_call_the_cli_makes(cfn: dict[str, Any]
         operator
     )
     assert "dynamodb:PutItem" not in allowed(operator) and "dynamodb:DeleteItem" not in allowed(operator)
-    resources_of = {a: s["Resource"] for s in operator for a in as_list(s["Action"]) if not a.startswith("kms:")}
+    resources_of = {
+        a: s["Resource"] for s in operator for a in as_list(s["Action"]) if a.split(":")[0] in ("dynamodb", "sns")
+    }
     assert resources_of["dynamodb:UpdateItem"] == {"Fn::GetAtt": ["RequestsTable", "Arn"]}
     assert resources_of["sns:Publish"] == {"Ref": "OutcomesTopic"}
     [key] = [s for s in operator if as_list(s["Action"])[0].startswith("kms:")]
