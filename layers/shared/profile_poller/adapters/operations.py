@@ -94,16 +94,6 @@ class DynamoOperations:
             },
         )
 
-    def republish(self, seen: Mapping[str, Any], outcome: Mapping[str, Any], shard: str, now: int) -> None:
-        """Hand the stored outcome to the next sweep, which publishes it again (same event_id) and finishes the
-        item as it was: the same path as a sweep that died after deciding (docs/operations.md)."""
-        update = (
-            "SET #status = :pending, due_shard = :shard, next_check_at = :now, settling = :outcome, "
-            "republish_requested_at = :now REMOVE lease_owner, lease_until"
-        )
-        values = {":pending": Status.PENDING.value, ":shard": shard, ":now": now, ":outcome": dict(outcome)}
-        self._conditional(seen, update, values)
-
     def _conditional(self, seen: Mapping[str, Any], update: str, values: dict[str, Any]) -> None:
         request_id = str(seen["request_id"])
         condition = "#status = :seen_status AND "

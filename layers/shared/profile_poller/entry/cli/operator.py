@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ...adapters.operations import DynamoOperations
+from ...adapters.sns import SnsNotifier
 from ...core.model import Status, outcome_from_map
 from ...core.operations import RETRYABLE, Refused, republishable, retry_values
+from ...core.ports import StoreError
 from ...core.registration import due_shard_for
 from ..config import ConfigError
 from .target import Target
@@ -69,22 +71,22 @@ def retry(target: Target, ids: list[str], status: str | None, since: str | None,
 
 
 def republish(target: Target, request_id: str, as_json: bool) -> int:
-    ops = DynamoOperations(target.dynamodb, target.table)
-    item = ops.get(request_id)
+    """Publish the stored outcome again, exactly as built the first time (same body, same event_id)."""
+    item = DynamoOperations(target.dynamodb, target.table).get(request_id)
     if item is None:
         print(f"profile-poller: no request {request_id!r}", file=sys.stderr)
         return NOTHING_DONE
     try:
-        outcome = republishable(item)
-        ops.republish(item, outcome, due_shard_for(request_id, target.shards), int(time.time()))
+        outcome = outcome_from_map(request_id, republishable(item))
     except Refused as exc:
         print(f"profile-poller: not republished: {exc}", file=sys.stderr)
         return NOTHING_DONE
-    event_id = outcome_from_map(request_id, outcome).event_id
+    if SnsNotifier(target.sns(), target.topic_arn()).publish([outcome]):
+        raise StoreError(f"SNS refused the message for {outcome.event_id}")
     _print(
-        {"request_id": request_id, "event_id": event_id, "queued": True},
+        {"request_id": request_id, "event_id": outcome.event_id, "published": True},
         as_json,
-        f"{request_id}: outcome {event_id} queued; the next sweep publishes it again and finishes the item as it was",
+        f"published {outcome.event_id} again",
     )
     return OK
 
