@@ -22,6 +22,7 @@ import pytest
 import requests
 
 from local.context import LambdaContext, OffsetClock
+from local.sftp_server import SftpServer
 from local.simulator import Simulator
 from local.stack import LocalStack, aws_env, create_stack, moto_server
 from profile_poller.entry.config import load_settings
@@ -206,3 +207,10 @@ def handler_ticks(
     app.use_runtime(Runtime.build(load_settings(), clock=clock))
     yield Ticks(clock)
     app.use_runtime(None)
+
+
+@pytest.fixture
+def sftp_server() -> Iterator[SftpServer]:
+    """asyncssh's SFTP server on 127.0.0.1 serving a temporary folder, with generated host and client keys."""
+    with SftpServer() as server:
+        yield server

@@ -1,7 +1,8 @@
 """The API key from Secrets Manager through Powertools Parameters (cached; force_fetch after a 498).
 
-Secret value: JSON `{"api_key": "...", "base_url": "https://tenant.webexcampaign.io"}` or the bare key.
-API_BASE_URL, when set, overrides the secret's base_url. Errors never carry the value.
+Secret value: JSON `{"api_key": "...", "base_url": "https://tenant.webexcampaign.io", "sftp": {...}}` or the bare
+key; the optional `sftp` section is read by sftp_secret.py. API_BASE_URL, when set, overrides the secret's
+base_url. Errors never carry the value.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.exceptions import ClientError
 
-from ..core.ports import Credentials, CredentialsError
+from ..core.ports import Credentials, CredentialsError, SftpSettings
 from ..core.settings import ConfigError, check_base_url
+from .sftp_secret import parse_sftp_section
 
 CACHE_SECONDS = 300
 
@@ -26,6 +28,7 @@ def parse_secret(value: object, base_url_override: str, allow_plain_http: bool) 
         raise CredentialsError("the secret is empty")
     text = value.strip()
     base_url = ""
+    sftp: SftpSettings | None = None
     if text[0] in '{["':
         try:
             data: Any = json.loads(text)
@@ -39,6 +42,8 @@ def parse_secret(value: object, base_url_override: str, allow_plain_http: bool) 
         text = key.strip()
         raw_base = data.get("base_url", "")
         base_url = raw_base if isinstance(raw_base, str) else ""
+        if data.get("sftp") is not None:
+            sftp = parse_sftp_section(data["sftp"])
     if any(c.isspace() for c in text) or not text.isprintable():
         raise CredentialsError("the API key contains whitespace or control characters")
     base_url = base_url_override or base_url
@@ -48,7 +53,7 @@ def parse_secret(value: object, base_url_override: str, allow_plain_http: bool) 
         base_url = check_base_url(base_url, allow_plain_http, "API_BASE_URL or the secret's base_url")
     except ConfigError as exc:
         raise CredentialsError(str(exc)) from None
-    return Credentials(api_key=text, base_url=base_url)
+    return Credentials(api_key=text, base_url=base_url, sftp=sftp)
 
 
 def _unreadable(exc: GetParameterError) -> str:

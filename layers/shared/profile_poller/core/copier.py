@@ -8,13 +8,26 @@ unsettled (a transient failure the sweep retries, or gives up on after its bound
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 
 from .classify import Finished
 from .errorfile import ErrorFileParser
 from .log import logger
 from .model import ErrorSummary, Kind, PendingRequest, StoredFile, archive_key
-from .ports import Archive, ArchiveFailed, Credentials, FileMissing, FileRefused, StatusApi, StoreError, TransportError
+from .ports import (
+    Archive,
+    ArchiveFailed,
+    Credentials,
+    FileMissing,
+    FileRefused,
+    RemoteFile,
+    SftpSource,
+    StatusApi,
+    StoreError,
+    TransportError,
+)
+from .sources import FileSource, HttpsFile, choose_source
 from .streams import MeteredReader
 
 ROLES = ("error-file", "file")
@@ -68,11 +81,32 @@ def infer_kind(kind: Kind, answer: Finished) -> Kind:
 
 
 class FileCopier:
-    def __init__(self, api: StatusApi, archive: Archive, prefix: str, max_bytes: int) -> None:
+    def __init__(
+        self,
+        api: StatusApi,
+        archive: Archive,
+        prefix: str,
+        max_bytes: int,
+        *,
+        sftp: SftpSource | None = None,
+        mode: FileSource = FileSource.AUTO,
+        file_hosts: frozenset[str] = frozenset(),
+    ) -> None:
         self._api = api
         self._archive = archive
         self._prefix = prefix
         self._max_bytes = max_bytes
+        self._sftp = sftp
+        self._mode = mode
+        self._file_hosts = file_hosts
+
+    def _open(self, path: str, credentials: Credentials) -> AbstractContextManager[RemoteFile]:
+        route = choose_source(path, self._mode, credentials.sftp, self._file_hosts)
+        if isinstance(route, HttpsFile):
+            return self._api.open_file(route.value, credentials)
+        if self._sftp is None or credentials.sftp is None:
+            raise FileRefused("SFTP files are not enabled in this runtime")
+        return self._sftp.open_file(route.host, route.port, route.path, credentials.sftp)
 
     def copy(self, request: PendingRequest, answer: Finished, credentials: Credentials) -> Copied:
         """Settles each file; SourceLoginRefused (systemic) propagates. An archive failure (StoreError from the
@@ -105,7 +139,7 @@ class FileCopier:
     ) -> StoredFile:
         key = archive_key(self._prefix, request.request_id, request.submitted_at, role, path)
         metadata = {"request-id": request.request_id, "role": role, "source": path}
-        with self._api.open_file(path, credentials) as remote:
+        with self._open(path, credentials) as remote:
             reader = MeteredReader(remote, self._max_bytes, parser.feed if parser else None)
             uri = self._archive.put(key, reader, metadata)
         self._archive.stamp(key, {**metadata, "sha256": reader.sha256, "bytes": str(reader.bytes_read)})

@@ -64,14 +64,36 @@ class PublishError(Exception):
 
 
 @dataclass(frozen=True)
+class SftpSettings:
+    """The secret's `sftp` section, validated. repr() never shows the key or the password."""
+
+    host: str
+    username: str
+    host_keys: tuple[str, ...]  # known_hosts lines: the pinned keys (no trust on first use)
+    port: int = 22
+    private_key: str | None = None  # OpenSSH or PEM text
+    password: str | None = None
+    base_dir: str = "/"
+
+    def __repr__(self) -> str:
+        auth = "private_key" if self.private_key else "password"
+        return (
+            f"SftpSettings(host={self.host!r}, port={self.port}, username=***, auth={auth}, base_dir={self.base_dir!r})"
+        )
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
 class Credentials:
-    """The API key and the tenant base URL. repr() never shows the key."""
+    """The API key, the tenant base URL and the optional SFTP settings. repr() never shows a secret."""
 
     api_key: str
     base_url: str
+    sftp: SftpSettings | None = None
 
     def __repr__(self) -> str:
-        return f"Credentials(api_key='***', base_url={self.base_url!r})"
+        return f"Credentials(api_key='***', base_url={self.base_url!r}, sftp={self.sftp!r})"
 
     __str__ = __repr__
 
@@ -128,6 +150,17 @@ class StatusApi(Protocol):
     def query(self, request_id: str, credentials: Credentials) -> ApiResponse: ...
 
     def open_file(self, path: str, credentials: Credentials) -> AbstractContextManager[RemoteFile]: ...
+
+
+class SftpSource(Protocol):
+    """SFTP downloads: one connection per sweep, reused by every SFTP file, closed by end_sweep()."""
+
+    def open_file(self, host: str, port: int, path: str, settings: SftpSettings) -> AbstractContextManager[RemoteFile]:
+        """Raises TransportError (retry), FileMissing, FileRefused / FilePermission (not archived) or
+        SourceLoginRefused (host key or login refused)."""
+        ...
+
+    def end_sweep(self) -> None: ...
 
 
 class KeySource(Protocol):

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from .sources import FileSource
+
 MAX_ARCHIVE_BYTES = 5 * 1024**3  # the largest object one CopyObject (the checksum stamp) can rewrite
 
 
@@ -38,6 +40,9 @@ class Settings:
     due_shards: int = 1
     max_file_bytes: int = MAX_ARCHIVE_BYTES
     http_timeout_seconds: float = 10.0
+    file_source: FileSource = FileSource.AUTO
+    sftp_timeout_seconds: float = 10.0
+    sftp_transfers: int = 4
 
 
 def check_base_url(url: str, allow_plain_http: bool, source: str) -> str:

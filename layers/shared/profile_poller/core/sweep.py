@@ -31,6 +31,8 @@ from .ports import (
     LeaseLost,
     Notifier,
     RequestStore,
+    SftpSource,
+    SourceLoginRefused,
     StatusApi,
     StoreError,
     TransportError,
@@ -49,6 +51,7 @@ class SweepDeps:
     clock: Callable[[], float]
     sleep: Callable[[float], None]
     rng: random.Random = field(default_factory=random.Random)
+    sftp: SftpSource | None = None
 
 
 class Sweep:
@@ -67,7 +70,15 @@ class Sweep:
         self._remaining_ms = remaining_ms
         self._limiter = RateLimiter(settings.rate_limit_per_second, deps.clock, deps.sleep)
         self.summary = SweepSummary()
-        self._copier = FileCopier(deps.api, deps.archive, settings.archive_prefix, settings.max_file_bytes)
+        self._copier = FileCopier(
+            deps.api,
+            deps.archive,
+            settings.archive_prefix,
+            settings.max_file_bytes,
+            sftp=deps.sftp,
+            mode=settings.file_source,
+            file_hosts=settings.file_hosts,
+        )
         self._batch = OutcomeBatch(deps.store, deps.notifier, owner, self.summary, self._expires_at)
         self._stop_reason: str | None = None
         self._lock = threading.Lock()
@@ -79,10 +90,14 @@ class Sweep:
     def run(self) -> SweepSummary:
         now = self._started_at = int(self._d.clock())
         slots = threading.BoundedSemaphore(self._s.concurrency)
-        with ThreadPoolExecutor(self._s.concurrency, thread_name_prefix="sweep") as pool:
-            for shard, orphaned in shards_to_read(self._s.due_shards):
-                if not self._feed_shard(shard, now, pool, slots, orphaned):
-                    break
+        try:
+            with ThreadPoolExecutor(self._s.concurrency, thread_name_prefix="sweep") as pool:
+                for shard, orphaned in shards_to_read(self._s.due_shards):
+                    if not self._feed_shard(shard, now, pool, slots, orphaned):
+                        break
+        finally:
+            if self._d.sftp is not None:
+                self._d.sftp.end_sweep()  # one SSH connection per sweep: a frozen container keeps none open
         self._batch.flush()
         self.summary.stopped = self._stop_reason
         return self.summary
@@ -266,9 +281,21 @@ class Sweep:
                 request.request_id, self._owner, self._later(self._backoff(request)), errors, transient
             )
 
-    def _complete(self, request: PendingRequest, answer: Finished, credentials: Credentials) -> None:
+    def _complete(
+        self, request: PendingRequest, answer: Finished, credentials: Credentials, again: bool = False
+    ) -> None:
         rid = request.request_id
-        copied = self._copier.copy(request, answer, credentials)
+        try:
+            copied = self._copier.copy(request, answer, credentials)
+        except SourceLoginRefused as exc:  # like a 498: re-read the secret once (a rotated SFTP key), then systemic
+            fresh = None if again else self._rotate(credentials)
+            if fresh is not None:
+                self._complete(request, answer, fresh, again=True)
+                return
+            self.summary.add("systemic")
+            self._stop(f"the file source refused the login: {exc}", systemic=True)
+            self._d.store.release(rid, self._owner)
+            return
         self.summary.add("archive_failures", copied.archive_failures)
         retry = retry_reason(copied, request, self._now(), self._s)
         if retry is not None:

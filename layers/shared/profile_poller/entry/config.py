@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from ..core.settings import MAX_ARCHIVE_BYTES, ConfigError, Settings, check_base_url
 from ..core.shards import MAX_DUE_SHARDS
+from ..core.sources import FileSource
 
 __all__ = [
     "ConfigError",
@@ -95,6 +96,14 @@ def _hosts(env: Mapping[str, str], name: str) -> frozenset[str]:
     return frozenset(hosts)
 
 
+def _file_source(env: Mapping[str, str]) -> FileSource:
+    raw = env.get("FILE_SOURCE", "").strip().lower() or FileSource.AUTO.value
+    try:
+        return FileSource(raw)
+    except ValueError:
+        raise ConfigError(f"FILE_SOURCE must be auto, https or sftp, got {raw!r}") from None
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     allow_http = _bool(env, "ALLOW_PLAIN_HTTP", False)
@@ -123,6 +132,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         # the checksum stamp rewrites the object with one CopyObject, which takes at most 5 GiB
         max_file_bytes=_int(env, "MAX_FILE_BYTES", MAX_ARCHIVE_BYTES, minimum=1, maximum=MAX_ARCHIVE_BYTES),
         http_timeout_seconds=_float(env, "HTTP_TIMEOUT_SECONDS", 10.0, minimum=0.1),
+        file_source=_file_source(env),
+        sftp_timeout_seconds=_float(env, "SFTP_TIMEOUT_SECONDS", 10.0, minimum=0.1),
+        sftp_transfers=_int(env, "SFTP_TRANSFERS", 4, minimum=1),
     )
     if settings.backoff_max_seconds < settings.backoff_base_seconds:
         raise ConfigError("BACKOFF_MAX_SECONDS must not be below BACKOFF_BASE_SECONDS")

@@ -14,6 +14,7 @@ from ..adapters.campaign_api import CampaignApi, build_session
 from ..adapters.dynamodb import DynamoRequestStore
 from ..adapters.s3 import S3Archive
 from ..adapters.secrets import SecretKeySource
+from ..adapters.sftp import SftpFiles
 from ..adapters.sns import SnsNotifier
 from ..core.outcomes import SweepSummary
 from ..core.settings import Settings
@@ -58,6 +59,7 @@ class Runtime:
             clock=clock,
             sleep=sleep,
             rng=random.Random(),  # noqa: S311 - backoff jitter, not security
+            sftp=SftpFiles(settings.sftp_timeout_seconds, settings.sftp_transfers, settings.max_file_bytes),
         )
         return cls(settings, deps)
 
