@@ -453,9 +453,9 @@ def test_the_cli_call_finder_sees_calls_and_paginators() -> None:
     assert {"update_item", "publish_batch", "query"} <= found
 
 
-def test_every_alarm_has_a_runbook_row_in_the_deploy_docs(cfn: dict[str, Any]) -> None:
-    # Given the Alarms table of docs/deploy.md (alarm, what it means, what to do)
-    text = (ROOT / "docs/deploy.md").read_text()
+def test_every_alarm_has_a_runbook_row_in_the_operations_docs(cfn: dict[str, Any]) -> None:
+    # Given the Alarms table of docs/operations.md, the runbook (alarm, what it means, what to do)
+    text = (ROOT / "docs/operations.md").read_text()
     table = text[text.index("## Alarms") :]
     # Then each alarm of the template has its row, so whoever is paged finds what to do
     missing = [a for a in resources(cfn, "AWS::CloudWatch::Alarm") if f"| `{a}`" not in table]
