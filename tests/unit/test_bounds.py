@@ -1,4 +1,4 @@
-"""Values without bounds (issue 12, items 7 and 8): settings, Retry-After, the lease and the polling cadence."""
+"""Values without bounds (issue 12, items 2, 3, 7, 8): outcomes, times, settings, Retry-After, the lease, cadence."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from dataclasses import replace
 
 import pytest
 
+from profile_poller.core.bounds import EMPTY_CODE, MAX_CODES, OTHER_CODE, epoch_seconds, fold_codes
+from profile_poller.core.message import build_message, subject
+from profile_poller.core.model import ErrorRow, Kind, Outcome, PendingRequest, Status, outcome_from_map, outcome_map
 from profile_poller.core.pacing import backoff_seconds
 from profile_poller.core.sweep import Sweep, SweepDeps
 from profile_poller.entry.config import ConfigError, Settings, check_lease, load_settings
@@ -106,3 +109,44 @@ def test_status_calls_per_request_stay_bounded_even_with_the_unluckiest_jitter(h
         world.clock.advance(300)
     # Then the API was asked at most as often as docs/configuration.md says
     assert len(world.api.asked) <= at_most
+
+
+# -- item 2 and 3: what an outcome stores and sends ----------------------------------------------------------
+
+
+def test_codes_are_map_safe_and_at_most_fifty_with_the_rest_as_other() -> None:
+    counts = {"": 3000, " ": 1000, "x" * 500: 5000, **{f"C{i:04d}": 1000 - i for i in range(200)}}
+    folded = fold_codes(counts)
+    assert len(folded) == MAX_CODES and sum(folded.values()) == sum(counts.values())
+    assert "" not in folded and folded[EMPTY_CODE] == 4000 and all(len(code) <= 64 for code in folded)
+    assert folded["C0000"] == 1000 and "C0199" not in folded and folded[OTHER_CODE] > 0
+    assert fold_codes(folded) == folded  # stored and read back: the same
+
+
+def test_an_outcome_is_bounded_however_it_is_built() -> None:
+    rows = tuple(ErrorRow("", "d" * 200_000, "i" * 1000) for _ in range(30))
+    outcome = Outcome(
+        "r1", Status.COMPLETED, Kind.UPDATE, 1_800_000_000_000, 1_800_000_000, 1,
+        errors_by_code={f"c{i}": 1 for i in range(5000)}, first_errors=rows, reason="r" * 10_000,
+    )  # fmt: skip
+    assert len(outcome.first_errors) == 10 and {r.code for r in outcome.first_errors} == {EMPTY_CODE}
+    assert max(len(r.description) for r in outcome.first_errors) == 300 and len(outcome.reason or "") == 1000
+    assert len(outcome.errors_by_code) == MAX_CODES and outcome.submitted_at == 1_800_000_000
+    assert outcome_from_map("r1", outcome_map(outcome)) == outcome
+    assert len(build_message(outcome).body.encode()) < 64 * 1024
+
+
+@pytest.mark.parametrize(
+    ("stored", "seconds"),
+    [(1_800_000_000, 1_800_000_000), (1_800_000_000_123, 1_800_000_000), (1_800_000_000_123_456, 1_800_000_000),
+     (-5, 0), (10**30, 10**30 // 10**21)],
+)  # fmt: skip
+def test_a_stored_time_in_milliseconds_is_read_as_seconds(stored: int, seconds: int) -> None:
+    assert epoch_seconds(stored) == seconds
+    request = PendingRequest.from_item({"request_id": "r1", "submitted_at": stored}, now=1)
+    assert request.submitted_at == seconds
+
+
+def test_subjects_are_printable_ascii() -> None:
+    text = subject(Outcome("ünï\ncode-✓", Status.FAILED, Kind.UNKNOWN, 0, 0, 1))
+    assert text.isascii() and text.isprintable() and text.endswith("?n??code-?")

@@ -11,7 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ..core.log import logger
 from ..core.model import Outcome, Status, outcome_map
-from ..core.ports import LeaseLost, StoreError
+from ..core.ports import ItemRejected, LeaseLost, StoreError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -55,6 +55,15 @@ def _dynamo_to_plain(value: Any) -> Any:
 
 def _conditional_failed(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def _item_refused(exc: ClientError, request_id: str) -> ItemRejected | None:
+    """A ValidationException on a write names what is wrong with this item (its size, a value): that request's
+    problem. Throttling, access denied, a missing table stay StoreError (systemic)."""
+    error = exc.response.get("Error", {})
+    if error.get("Code") != "ValidationException":
+        return None
+    return ItemRejected(f"the table refused the write for {request_id[:128]}: {str(error.get('Message', ''))[:300]}")
 
 
 class DynamoRequestStore:
@@ -114,6 +123,9 @@ class DynamoRequestStore:
             if _conditional_failed(exc):
                 self._unindex_if_misfiled(request_id, exc.response.get("Item"))  # type: ignore[arg-type]
                 return None
+            refused = _item_refused(exc, request_id)
+            if refused is not None:
+                raise refused from None
             raise StoreError(f"claiming {request_id} failed: {exc}") from exc
         except BotoCoreError as exc:
             raise StoreError(f"claiming {request_id} failed: {exc}") from exc
@@ -201,6 +213,9 @@ class DynamoRequestStore:
         except ClientError as exc:
             if _conditional_failed(exc):
                 raise LeaseLost(request_id) from None
+            refused = _item_refused(exc, request_id)
+            if refused is not None:
+                raise refused from None
             raise StoreError(f"updating {request_id} failed: {exc}") from exc
         except BotoCoreError as exc:
             raise StoreError(f"updating {request_id} failed: {exc}") from exc

@@ -1,18 +1,35 @@
-"""SNS adapter: publishes outcome messages in batches of up to ten."""
+"""SNS adapter: publishes outcome messages with PublishBatch, each entry built and sized on its own.
+
+One bad outcome never fails its neighbours: a message that cannot be built, or is over the 256 KiB an SNS message
+may carry, fails alone. Batches hold at most ten entries and 256 KiB in total (PublishBatch's limits).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..core.log import logger
 from ..core.message import build_message
 from ..core.model import Outcome
-from ..core.ports import PublishError
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
+
+BATCH_ENTRIES = 10
+BATCH_BYTES = 256 * 1024  # the total of all messages and their attributes in one PublishBatch (and one message)
+
+
+def _entry(outcome: Outcome, entry_id: str) -> tuple[dict[str, Any], int]:
+    """One PublishBatch entry and its size as SNS counts it (body, subject, attribute names, types and values)."""
+    message = build_message(outcome)
+    attributes = {name: {"DataType": "String", "StringValue": value} for name, value in message.attributes.items()}
+    size = len(message.body.encode()) + len(message.subject.encode())
+    size += sum(len(name) + len("String") + len(value.encode()) for name, value in message.attributes.items())
+    entry = {"Id": entry_id, "Message": message.body, "Subject": message.subject, "MessageAttributes": attributes}
+    return entry, size
 
 
 class SnsNotifier:
@@ -21,29 +38,44 @@ class SnsNotifier:
         self._topic = topic_arn
 
     def publish(self, outcomes: Sequence[Outcome]) -> set[str]:
+        """Publish one message per outcome; return the event_ids that failed (built, sized or sent)."""
         failed: set[str] = set()
-        for start in range(0, len(outcomes), 10):
-            chunk = outcomes[start : start + 10]
-            entries: list[Any] = []
-            ids: dict[str, str] = {}
-            for number, outcome in enumerate(chunk):
-                message = build_message(outcome)
-                entry_id = f"m{number}"
-                ids[entry_id] = message.event_id
-                entries.append(
-                    {
-                        "Id": entry_id,
-                        "Message": message.body,
-                        "Subject": message.subject,
-                        "MessageAttributes": {
-                            name: {"DataType": "String", "StringValue": value}
-                            for name, value in message.attributes.items()
-                        },
-                    }
-                )
+        for batch in self._batches(outcomes, failed):
+            ids = {entry["Id"]: event_id for entry, event_id in batch}
+            entries: list[Any] = [entry for entry, _ in batch]
             try:
                 answer = self._client.publish_batch(TopicArn=self._topic, PublishBatchRequestEntries=entries)
             except (ClientError, BotoCoreError) as exc:
-                raise PublishError(f"PublishBatch failed: {exc}") from exc
-            failed.update(ids[entry["Id"]] for entry in answer.get("Failed", []))
+                logger.error("PublishBatch failed; its requests stay pending", extra={"reason": str(exc)[:500]})
+                failed.update(ids.values())
+                continue
+            for entry in answer.get("Failed", []):
+                logger.error(
+                    "SNS refused a message; its request stays pending",
+                    extra={"event_id": ids[entry["Id"]][:140], "reason": str(entry.get("Message", ""))[:300]},
+                )
+                failed.add(ids[entry["Id"]])
         return failed
+
+    @staticmethod
+    def _batches(outcomes: Sequence[Outcome], failed: set[str]) -> Iterator[list[tuple[dict[str, Any], str]]]:
+        batch: list[tuple[dict[str, Any], str]] = []
+        total = 0
+        for number, outcome in enumerate(outcomes):
+            try:
+                entry, size = _entry(outcome, f"m{number}")
+            except Exception:  # any fault building one message fails that message only
+                logger.exception("message could not be built", extra={"event_id": outcome.event_id[:140]})
+                failed.add(outcome.event_id)
+                continue
+            if size > BATCH_BYTES:
+                logger.error("message over 256 KiB", extra={"event_id": outcome.event_id[:140], "bytes": size})
+                failed.add(outcome.event_id)
+                continue
+            if batch and (len(batch) == BATCH_ENTRIES or total + size > BATCH_BYTES):
+                yield batch
+                batch, total = [], 0
+            batch.append((entry, outcome.event_id))
+            total += size
+        if batch:
+            yield batch

@@ -22,10 +22,10 @@ import codecs
 import csv
 from collections import Counter
 
+from .bounds import FIRST_ROWS, PARSER_CODES, fold_codes
 from .model import ErrorRow, ErrorSummary
 
-FIRST_ROWS = 10
-MAX_CARRIED_CHARS = 64 * 1024  # an unfinished line or an open quoted record; past this the quoting is broken
+MAX_CARRIED_CHARS = 128 * 1024  # an unfinished line or an open quoted record (csv reads no longer field)
 SLICE = 1024 * 1024  # decoded and parsed a slice at a time: transient memory of a few MiB
 _FIELDS = "expected Code, Description, Index"
 
@@ -92,6 +92,8 @@ class ErrorFileParser:
             self._fast(lines)
         else:
             self._careful(lines)
+        if len(self._counts) > PARSER_CODES:  # all codes different: memory stays bounded, the rarest are "other"
+            self._counts = Counter(fold_codes(self._counts, PARSER_CODES))
 
     def _fast(self, lines: list[str]) -> None:
         """The common case: csv reads the slice in C, one record a line. If a quoted field ran over a line

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from .bounds import epoch_seconds
 from .model import Outcome, StoredFile
 
 SCHEMA_VERSION = "2"  # v1 -> v2 is written down in docs/subscribers.md (archived files; correlation, retry-N)
@@ -23,7 +24,8 @@ class Message:
 
 
 def _iso(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
+    """ISO 8601 UTC; a time in milliseconds or out of range follows bounds.epoch_seconds (never raises)."""
+    return datetime.fromtimestamp(epoch_seconds(int(epoch)), UTC).isoformat().replace("+00:00", "Z")
 
 
 def public_source(source: str) -> str:
@@ -87,7 +89,8 @@ def subject(outcome: Outcome) -> str:
     if not outcome.archived:
         detail += " (file not archived)"
     text = f"Profile request {outcome.status.value.lower()}{detail}: {outcome.request_id}"
-    text = "".join(c if c.isprintable() else " " for c in text)
+    # SNS takes printable ASCII only (a hand-written request-id may hold anything)
+    text = "".join(c if c.isascii() and c.isprintable() else "?" for c in text)
     return text if len(text) <= SUBJECT_LIMIT else text[: SUBJECT_LIMIT - 3] + "..."
 
 

@@ -5,11 +5,24 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
+
+from .bounds import (
+    CODE_CHARS,
+    DESCRIPTION_CHARS,
+    FIRST_ROWS,
+    INDEX_CHARS,
+    REASON_CHARS,
+    SOURCE_CHARS,
+    clip,
+    code_key,
+    epoch_seconds,
+    fold_codes,
+)
 
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
@@ -168,7 +181,7 @@ class PendingRequest:
             settling=outcome_from_map(str(item["request_id"]), settling) if isinstance(settling, Mapping) else None,
             request_id=str(item["request_id"]),
             kind=Kind.parse(item.get("kind")),
-            submitted_at=_number(item.get("submitted_at"), now),
+            submitted_at=epoch_seconds(_number(item.get("submitted_at"), now)),  # milliseconds tolerated
             attempts=max(0, _number(item.get("attempts"), 0)),
             transient_errors=max(0, _number(item.get("transient_errors"), 0)),
             lease_owner=str(item.get("lease_owner", "")),
@@ -240,6 +253,35 @@ class Outcome:
     reason: str | None = None
     correlation: Mapping[str, str] = field(default_factory=dict)
     retry: int = 0  # the operator retry this outcome follows (0: the first run)
+
+    def __post_init__(self) -> None:
+        """Bounded whatever the source (a parsed file, a stored map): see core/bounds.py."""
+        bound = object.__setattr__  # frozen: normalised once, at construction
+        bound(self, "submitted_at", epoch_seconds(self.submitted_at))
+        bound(self, "finished_at", epoch_seconds(self.finished_at))
+        bound(self, "errors_by_code", fold_codes(self.errors_by_code))
+        rows = self.first_errors[:FIRST_ROWS]
+        bound(
+            self,
+            "first_errors",
+            tuple(
+                ErrorRow(
+                    code_key(r.code), clip(r.description, DESCRIPTION_CHARS) or "", clip(r.index, INDEX_CHARS) or ""
+                )
+                for r in rows
+            ),
+        )
+        bound(self, "api_code", clip(self.api_code, CODE_CHARS))
+        bound(self, "api_description", clip(self.api_description, DESCRIPTION_CHARS))
+        bound(self, "reason", clip(self.reason, REASON_CHARS))
+        bound(
+            self,
+            "files",
+            tuple(
+                replace(f, source=clip(f.source, SOURCE_CHARS) or "", reason=clip(f.reason, REASON_CHARS))
+                for f in self.files
+            ),
+        )
 
     @property
     def event_id(self) -> str:

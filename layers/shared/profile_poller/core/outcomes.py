@@ -5,11 +5,11 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .log import logger
 from .model import Outcome, Status
-from .ports import LeaseLost, Notifier, PublishError, RequestStore, StoreError
+from .ports import ItemRejected, LeaseLost, Notifier, PublishError, RequestStore, StoreError
 
 SNS_BATCH = 10  # PublishBatch takes at most ten entries
 
@@ -85,6 +85,24 @@ class OutcomeBatch:
         self._ready: list[Outcome] = []
         self._lock = threading.Lock()
 
+    def decide(self, outcome: Outcome) -> None:
+        """Record the decided outcome on the item (before publishing: a retry publishes exactly this), then queue it.
+
+        An outcome the table refuses for this item (ItemRejected: the item would pass 400 KB) is recorded and sent
+        without its error details, the reason saying so; if even that is refused, ItemRejected goes up to the sweep,
+        which counts an error for this request alone.
+        """
+        try:
+            self._store.decide(outcome, self._owner)
+        except ItemRejected as exc:
+            logger.error(
+                "the table refused the outcome; recorded without error details",
+                extra={"request_id": outcome.request_id[:128], "reason": str(exc)},
+            )
+            outcome = without_details(outcome, str(exc))
+            self._store.decide(outcome, self._owner)
+        self.add(outcome)
+
     def add(self, outcome: Outcome) -> None:
         with self._lock:
             self._ready.append(outcome)
@@ -115,7 +133,7 @@ class OutcomeBatch:
                     self._summary.add("publish_failures")
                     self._store.release(rid, self._owner)
                     continue
-                self._store.finish(outcome, self._owner, self._expires_at(outcome.finished_at))
+                self._finish(outcome)
             except LeaseLost:
                 self._summary.add("leases_lost")
                 logger.warning(
@@ -123,7 +141,7 @@ class OutcomeBatch:
                     extra={"request_id": rid[:128]},
                 )
                 continue
-            except StoreError as exc:
+            except (StoreError, ItemRejected) as exc:
                 self._summary.add("errors")
                 logger.error(
                     "terminal write failed; the lease expires and the request is settled again",
@@ -142,3 +160,26 @@ class OutcomeBatch:
                     "archived": outcome.archived,
                 },
             )
+
+    def _finish(self, outcome: Outcome) -> None:
+        expires_at = self._expires_at(outcome.finished_at)
+        try:
+            self._store.finish(outcome, self._owner, expires_at)
+        except ItemRejected as exc:  # the same size as `settling`, so rare: keep the item from looping anyway
+            logger.error(
+                "the table refused the terminal outcome; stored without error details",
+                extra={"request_id": outcome.request_id[:128], "reason": str(exc)},
+            )
+            self._store.finish(without_details(outcome, str(exc)), self._owner, expires_at)
+
+
+def without_details(outcome: Outcome, why: str) -> Outcome:
+    """The outcome a table refused, minus what can make it large: codes, first rows, the API's description."""
+    note = f"the table refused the full outcome, error details dropped ({why[:300]})"
+    return replace(
+        outcome,
+        errors_by_code={},
+        first_errors=(),
+        api_description=None,
+        reason=f"{note}; {outcome.reason}" if outcome.reason else note,
+    )

@@ -22,6 +22,11 @@ class StoreError(Exception):
     """The table could not be read or written (throttled, unavailable, denied)."""
 
 
+class ItemRejected(Exception):
+    """The table refused a write for this one item (DynamoDB ValidationException: the item would pass 400 KB, a
+    value it cannot hold). The request's problem, never the table's: not a StoreError, so the sweep carries on."""
+
+
 class TransportError(Exception):
     """No usable answer: timeout, reset, truncated body, 5xx on a file. Transient for the request."""
 

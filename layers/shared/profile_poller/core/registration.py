@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
+from .bounds import InvalidSubmittedAt, validate_submitted_at
 from .model import InvalidRequestId, Kind, Status, validate_request_id
 
 DETAIL_TYPE = "Profile Request Submitted"
 CORRELATION_MAX_KEYS = 10
 CORRELATION_MAX_BYTES = 1024  # keys and values, UTF-8, all together
-MAX_SUBMITTED_AT = 10**10  # epoch seconds (year 2286): a millisecond timestamp is refused, not misread
 DETAIL_FIELDS = frozenset({"request_id", "kind", "submitted_at", "correlation"})
 
 
@@ -131,10 +131,11 @@ def parse_submission(body: str) -> Submission:
     if kind is Kind.UNKNOWN or detail.get("kind") != kind.value:
         raise Rejected(f'kind must be "get" or "update", got {str(detail.get("kind"))[:40]!r}')
     submitted_at = detail.get("submitted_at")
-    if submitted_at is not None and (
-        isinstance(submitted_at, bool) or not isinstance(submitted_at, int) or not 0 <= submitted_at < MAX_SUBMITTED_AT
-    ):
-        raise Rejected(f"submitted_at must be whole epoch seconds, got {str(submitted_at)[:40]!r}")
+    if submitted_at is not None:
+        try:
+            validate_submitted_at(submitted_at)  # the helper and the CLI use the same rule
+        except InvalidSubmittedAt as exc:
+            raise Rejected(str(exc)) from None
     return Submission(request_id, kind, submitted_at, check_correlation(detail.get("correlation")))
 
 

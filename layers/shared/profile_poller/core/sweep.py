@@ -27,6 +27,7 @@ from .ports import (
     Archive,
     Credentials,
     CredentialsError,
+    ItemRejected,
     KeySource,
     LeaseLost,
     Notifier,
@@ -143,6 +144,12 @@ class Sweep:
             logger.warning(
                 "lease lost before the write; another invocation owns the request",
                 extra={"request_id": request_id[:128]},
+            )
+        except ItemRejected as exc:  # this item's problem (too large): the others carry on
+            self.summary.add("errors")
+            logger.error(
+                "the table refused a write for this request; its lease expires and it is tried again",
+                extra={"request_id": request_id[:128], "reason": str(exc)},
             )
         except StoreError as exc:  # the table is failing: asking more would only pile up leases
             self.summary.add("systemic")
@@ -325,8 +332,7 @@ class Sweep:
             ),
             **fields,
         )
-        self._d.store.decide(outcome, self._owner)  # before publishing: a retry publishes exactly this
-        self._batch.add(outcome)
+        self._batch.decide(outcome)  # recorded before publishing: a retry publishes exactly this
 
     # -- helpers -------------------------------------------------------------------------------
 

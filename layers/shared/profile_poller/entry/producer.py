@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from ..adapters.dynamodb import DUE_INDEX, from_dynamo, to_dynamo
 from ..core import registration
+from ..core.bounds import InvalidSubmittedAt, validate_submitted_at
 from ..core.model import Kind, Status
 from ..core.registration import due_shard_for
 
@@ -21,7 +22,15 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 
-__all__ = ["AlreadyRegistered", "due_shard_for", "get", "list_by_status", "pending_item", "register"]
+__all__ = [
+    "AlreadyRegistered",
+    "InvalidSubmittedAt",
+    "due_shard_for",
+    "get",
+    "list_by_status",
+    "pending_item",
+    "register",
+]
 
 
 class AlreadyRegistered(Exception):
@@ -32,7 +41,8 @@ def pending_item(
     request_id: str, *, kind: Kind | None = None, submitted_at: int | None = None, shards: int = 1
 ) -> dict[str, Any]:
     """The producer item (core.registration writes the same one for registration by event)."""
-    when = int(time.time()) if submitted_at is None else submitted_at
+    # whole epoch seconds: a time in milliseconds is refused here with a clear error (InvalidSubmittedAt)
+    when = int(time.time()) if submitted_at is None else validate_submitted_at(submitted_at)
     return registration.pending_item(request_id, kind=kind, submitted_at=when, shards=shards)
 
 

@@ -106,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return _run(args)
-    except (ConfigError, InvalidRequestId, producer.AlreadyRegistered) as exc:
+    except (ConfigError, InvalidRequestId, producer.InvalidSubmittedAt, producer.AlreadyRegistered) as exc:
         print(f"profile-poller: {exc}", file=sys.stderr)
         return USAGE
     except (StoreError, PublishError) as exc:
