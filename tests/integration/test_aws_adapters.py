@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import replace
 from typing import Any
 
 import jsonschema
 import pytest
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
+from local.faultproxy import FaultProxy, Rule
 from local.stack import LocalStack, drain, subscribe
 from profile_poller.adapters.s3 import S3Archive
 from profile_poller.adapters.secrets import SecretKeySource
 from profile_poller.adapters.sns import SnsNotifier
-from profile_poller.core.model import ErrorRow, Kind, Outcome, Status
+from profile_poller.core.model import Kind, Outcome, Status
 from profile_poller.core.ports import Credentials, CredentialsError, StoreError, TransportError
 from profile_poller.core.streams import MeteredReader
 from tests.fakes import FakeFile
+from tests.integration.faults import client_via, proxy
 from tests.unit.test_events_and_messages import SCHEMA
 
+__all__ = ["proxy"]
 MiB = 1024 * 1024
 
 
@@ -67,16 +69,16 @@ def test_outcomes_reach_subscribers_with_attributes_and_filter_policies(stack: L
     assert json.loads(only["Message"])["event_id"] == "bad:FAILED"
 
 
-def test_entries_refused_one_by_one_are_returned_and_the_rest_delivered(stack: LocalStack) -> None:
-    # Given three outcomes of which the middle one is over SNS's 256 KiB message limit (a per-entry failure:
-    # PublishBatch itself succeeds and lists that entry under "Failed")
-    big = replace(outcome("big", Status.COMPLETED), first_errors=(ErrorRow("3005", "x" * 300_000, "1"),))
-    batch = [outcome("ok-1", Status.COMPLETED), big, outcome("ok-2", Status.FAILED)]
-    # When they are published, Then exactly the refused one is reported failed (so its request stays pending)
-    assert SnsNotifier(stack.client("sns"), stack.topic_arn).publish(batch) == {"big:COMPLETED"}
+def test_entries_refused_one_by_one_are_returned_and_the_rest_delivered(stack: LocalStack, proxy: FaultProxy) -> None:
+    # Given SNS refusing some entries of a batch (a per-entry failure: PublishBatch itself succeeds and lists them
+    # under "Failed"). Outcomes are bounded, so none of ours is over SNS's limits: the refusal comes over the wire.
+    proxy.set_rules([Rule("sns", "partial", times=1)])
+    batch = [outcome(f"ok-{i}", Status.COMPLETED) for i in range(6)]
+    # When they are published, Then exactly the refused ones are reported failed (so their requests stay pending)
+    failed = SnsNotifier(client_via(proxy, "sns"), stack.topic_arn).publish(batch)
     assert stack.queue_url is not None
-    delivered = sorted(json.loads(e["Message"])["event_id"] for e in drain(stack, stack.queue_url))
-    assert delivered == ["ok-1:COMPLETED", "ok-2:FAILED"]
+    delivered = {json.loads(e["Message"])["event_id"] for e in drain(stack, stack.queue_url)}
+    assert failed and delivered and failed | delivered == {o.event_id for o in batch} and not failed & delivered
 
 
 def put_secret(stack: LocalStack, value: str) -> None:
