@@ -8,6 +8,7 @@ over several scheduled ticks (the clock jumps an hour between ticks) and prints 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import json
 import logging
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from local.context import LambdaContext, OffsetClock
+from local.registration import create_registration, deliver, put_submissions, queued
 from local.simulator import FileSpec, Simulator, Step
 from local.stack import apply_env, aws_env, create_stack, drain, moto_server
 from profile_poller.core.model import Kind
@@ -83,6 +85,16 @@ def _scenarios(sim: Simulator) -> list[tuple[str, Kind | None, int, list[Step]]]
     ]
 
 
+def _register_function() -> Any:
+    """functions/register/app.py as Lambda imports it (the poller's app.py holds the name `app` here)."""
+    spec = importlib.util.spec_from_file_location("register_app", ROOT / "functions" / "register" / "app.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def _print_table(rows: list[list[str]], header: list[str]) -> None:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     line = "  ".join("{:<" + str(w) + "}" for w in widths)
@@ -107,8 +119,10 @@ def main() -> int:
 
         import app  # the real handler module, as Lambda imports it
         from profile_poller.adapters.dynamodb import to_dynamo
-        from profile_poller.entry.config import load_settings
+        from profile_poller.entry.cli import main as profile_poller
+        from profile_poller.entry.config import RegisterSettings, load_settings
         from profile_poller.entry.producer import register
+        from profile_poller.entry.register import RegisterRuntime
         from profile_poller.entry.runtime import Runtime
 
         clock = OffsetClock()
@@ -118,10 +132,31 @@ def main() -> int:
                 handler.setStream(log_file)
 
         ddb = stack.client("dynamodb")
+        registration = create_registration(stack)
+        register_function = _register_function()
+        register_function.use_runtime(
+            RegisterRuntime.build(RegisterSettings(stack.table, registration.rejected_url), clock=clock)
+        )
         scenarios = _scenarios(sim)
-        for request_id, kind, age, steps in scenarios:
+        by_event = []
+        for number, (request_id, kind, age, steps) in enumerate(scenarios):
             sim.script(request_id, *steps)
-            register(ddb, stack.table, request_id, kind=kind, submitted_at=int(clock()) - age)
+            if number % 3 == 0 and kind is not None:  # a third of them through the event bus, with a correlation
+                detail = {"request_id": request_id, "kind": kind.value, "submitted_at": int(clock()) - age}
+                by_event.append({**detail, "correlation": {"workflow": "demo", "step": str(number)}})
+            else:
+                register(ddb, stack.table, request_id, kind=kind, submitted_at=int(clock()) - age)
+        put_submissions(stack, registration.bus, by_event)
+        bad = '{"request_id": "no/slashes", "kind": "update"}'  # a record that can never be registered
+        stack.client("sqs").send_message(QueueUrl=registration.queue_url, MessageBody=bad)
+        with contextlib.redirect_stdout(io.StringIO()) as emf:
+            deliver(stack, registration, register_function.lambda_handler)
+        log_file.write(emf.getvalue())
+        [rejected] = queued(stack, registration.rejected_url)
+        print(
+            f"{len(by_event)} registered through the event bus (PutEvents -> rule -> queue -> RegisterFunction), "
+            f"1 rejected: {rejected['MessageAttributes']['reason']['StringValue']}"
+        )
         # a hand-written item with an id that must never reach a URL
         ddb.put_item(
             TableName=stack.table,
@@ -129,7 +164,7 @@ def main() -> int:
                 {"request_id": "../../etc/passwd?x=1", "status": "PENDING", "due_shard": "0", "next_check_at": 0}
             ),
         )
-        print(f"registered {len(scenarios) + 1} requests\n")
+        print(f"registered {len(scenarios) + 1} requests in all\n")
 
         event = json.loads((ROOT / "events" / "schedule.json").read_text())
         for tick in range(1, TICKS + 1):
@@ -164,12 +199,17 @@ def main() -> int:
         print(f"\nSNS messages received by the SQS subscription: {len(messages)}")
         for envelope in sorted(messages, key=lambda m: json.loads(m["Message"])["request_id"]):
             attrs = {k: v["Value"] for k, v in envelope.get("MessageAttributes", {}).items()}
-            print(f"  {envelope['Subject']}  {json.dumps(attrs, sort_keys=True)}")
+            correlation = json.loads(envelope["Message"])["correlation"]
+            tail = f"  correlation={json.dumps(correlation, sort_keys=True)}" if correlation else ""
+            print(f"  {envelope['Subject']}  {json.dumps(attrs, sort_keys=True)}{tail}")
         pending = [r for r in rows if r[1] == "PENDING"]
         print(
             f"\ndone: {len(rows) - len(pending)} settled, {len(pending)} still pending "
             f"(as scripted), {len(messages)} notifications"
         )
+        print("\n$ profile-poller stats   # the CLI reads the wall clock; the sweeps above ran 6 simulated hours ahead")
+        sys.stdout.flush()
+        profile_poller(["stats"])
     return 0
 
 
