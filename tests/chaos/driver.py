@@ -23,11 +23,13 @@ from local.faultproxy import FaultProxy
 from local.simulator import FileSpec, Simulator, Step
 from local.stack import LocalStack, drain
 from profile_poller.adapters.dynamodb import from_dynamo, to_dynamo
+from profile_poller.core.bounds import epoch_seconds
 from profile_poller.core.model import archive_key
 from profile_poller.core.sweep import Sweep
 from profile_poller.entry.config import load_settings
 from profile_poller.entry.observability import logger
 from profile_poller.entry.runtime import Runtime
+from tests.chaos import poison
 from tests.chaos.aws_faults import BASE, chaos_policy, round_rules
 
 KEY_1, KEY_2 = "chaos-key-one-4f1c", "chaos-key-two-9d2e"
@@ -99,13 +101,15 @@ class Report:
     sweeps: int
     crashed: int
     aws_faults: int = 0
+    poison_unsettled: int = 0  # a poison input (tests/chaos/poison.py) not settled as it must be
     details: dict[str, list[str]] = field(default_factory=dict)
 
     def line(self) -> str:
         return (
             f"chaos: requests={self.requests} lost={self.lost} stuck={self.stuck} "
             f"duplicate_event_ids={self.duplicate_event_ids} objects_mismatched={self.objects_mismatched} "
-            f"notified={self.notified} terminal={self.terminal} pending={self.pending} aws_faults={self.aws_faults}"
+            f"notified={self.notified} terminal={self.terminal} pending={self.pending} aws_faults={self.aws_faults} "
+            f"poison_unsettled={self.poison_unsettled}"
         )
 
 
@@ -186,8 +190,12 @@ def _run(stack: LocalStack, sim: Simulator, requests: int, seed: int, proxy: Fau
     expected: dict[str, dict[str, bytes]] = {}
     start = int(clock())
     ids = [f"chaos-{i:05d}" for i in range(requests)]
+    poisons = {rid: kind for i, rid in enumerate(ids) if (kind := poison.poison_of(i)) is not None}
+    poison_rng = random.Random(seed + 2)  # its own sequence: the other requests' plans stay as they were
     for rid in ids:
         expected[rid] = _plan(sim, rid, rng)
+        if poisons.get(rid) in poison.FILE_POISONS:
+            expected[rid] = poison.script(sim, rid, poisons[rid], poison_rng, FILE_FAULTS)
     for first in range(0, len(ids), 25):
         ddb.batch_write_item(
             RequestItems={
@@ -200,7 +208,7 @@ def _run(stack: LocalStack, sim: Simulator, requests: int, seed: int, proxy: Fau
                                     "status": "PENDING",
                                     "due_shard": "0",
                                     "next_check_at": 0,
-                                    "submitted_at": start,
+                                    "submitted_at": start * (1000 if poisons.get(rid) == "ms-submitted-at" else 1),
                                     "kind": rng.choice(["update", "get", "bogus"]),
                                 }
                             )
@@ -267,7 +275,7 @@ def _run(stack: LocalStack, sim: Simulator, requests: int, seed: int, proxy: Fau
         if due["Count"] == 0:
             break
     logging.getLogger(logger.name).removeHandler(lines)
-    return _check(stack, ids, expected, clock, lines.text, sweeps, crashed)
+    return _check(stack, ids, expected, clock, lines.text, sweeps, crashed, poisons, start)
 
 
 def _check(
@@ -278,6 +286,8 @@ def _check(
     log_lines: list[str],
     sweeps: int,
     crashed: int,
+    poisons: dict[str, str],
+    start: int,
 ) -> Report:
     ddb, s3 = stack.client("dynamodb"), stack.client("s3")
     items: dict[str, dict[str, Any]] = {}
@@ -315,7 +325,8 @@ def _check(
             want = expected.get(rid, {}).get(role)
             got = s3.get_object(Bucket=stack.bucket, Key=obj["Key"])
             data = got["Body"].read()
-            key = archive_key("profile-requests", rid, int(item.get("submitted_at", 0)), role, f"x/{rid}.csv")
+            when = epoch_seconds(int(item.get("submitted_at", 0)))  # a time in milliseconds is read as such
+            key = archive_key("profile-requests", rid, when, role, f"x/{rid}.csv")
             if (
                 item.get("status") != "COMPLETED"
                 or want is None
@@ -329,6 +340,10 @@ def _check(
         stored = set(item.get("outcome", {}).get("files", {})) if item.get("status") == "COMPLETED" else set(files)
         if item.get("status") == "COMPLETED" and stored != set(files):
             details["objects_mismatched"].append(f"{rid}: archived {sorted(stored)}, expected {sorted(files)}")
+    for rid, kind in sorted(poisons.items()):  # each poison input settled once, as it must
+        why = poison.problem(kind, items.get(rid, {}), messages.get(rid, []), start)
+        if why is not None:
+            details["poison_unsettled"].append(f"{rid} {why}")
     emitted = "\n".join(log_lines)
     leaks = sum(emitted.count(k) for k in (KEY_1, KEY_2))
     terminal = sum(1 for i in items.values() if i["status"] != "PENDING")
@@ -344,5 +359,6 @@ def _check(
         leaked_secrets=leaks,
         sweeps=sweeps,
         crashed=crashed,
+        poison_unsettled=len(details["poison_unsettled"]),
         details=dict(details),
     )
