@@ -280,3 +280,25 @@ def test_a_failing_table_fails_the_whole_batch_then_the_dead_letter_queue_keeps_
     dead = queued(stack, registration.dead_letter_url)
     assert sorted(json.loads(m["Body"])["detail"]["request_id"] for m in dead) == ["r1", "r2"]
     assert queued(stack, registration.rejected_url) == [] and items(stack) == {}
+
+
+def test_bad_details_put_on_the_bus_are_rejected_with_their_envelope_kept(
+    stack: LocalStack, registration: Registration, function: ModuleType
+) -> None:
+    # Given details that can never be registered, put on the bus like good ones
+    bad: list[dict[str, Any]] = [
+        {"request_id": "../etc", "kind": "get"},
+        {"request_id": "ok-id", "kind": "delete"},
+        {"request_id": "ok-id-2", "kind": "get", "correlation": {"k": "v" * 2000}},
+    ]
+    put_submissions(stack, registration.bus, bad)
+    # When the rule has delivered them and the function consumed the queue
+    answers = deliver(stack, registration, function.lambda_handler)
+    # Then nothing is retried or registered, and each envelope is kept whole with its reason
+    assert answers == [{"batchItemFailures": []}]
+    assert items(stack) == {}
+    kept = queued(stack, registration.rejected_url)
+    details = sorted(json.loads(m["Body"])["detail"]["request_id"] for m in kept)
+    assert details == ["../etc", "ok-id", "ok-id-2"]
+    reasons = sorted(m["MessageAttributes"]["reason"]["StringValue"].split(" ")[0] for m in kept)
+    assert reasons == ["correlation", "invalid", "kind"]
