@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from profile_poller.core.bounds import PARSER_CODES
 from profile_poller.core.errorfile import MAX_CARRIED_CHARS, ErrorFileParser, parse_error_file
 
 SAMPLE = (
@@ -142,3 +143,15 @@ def test_a_description_with_a_line_break_still_counts_once_whatever_the_chunking
     body = HEADER + _rows(20) + b'3005, "first line\r\nsecond line", 20\r\n' + _rows(20, 21)
     summary = parse_error_file(body, chunk_size=chunk)
     assert summary.problem is None and summary.error_count == 41
+
+
+def test_a_file_of_all_different_codes_keeps_memory_bounded_and_counts_every_row() -> None:
+    # Given 20,000 rows, every code different (each would be a Counter entry held for the whole file)
+    body = HEADER + b"".join(b'C%06d, "bad", %d\r\n' % (i, i) for i in range(20_000))
+    parser = ErrorFileParser()
+    for start in range(0, len(body), 65536):
+        parser.feed(body[start : start + 65536])
+    summary = parser.finish()
+    # Then every row is counted, the rarest codes folded into "(other)" past PARSER_CODES distinct ones
+    assert summary.error_count == 20_000 and sum(summary.errors_by_code.values()) == 20_000
+    assert len(summary.errors_by_code) <= PARSER_CODES + 1 and summary.errors_by_code["(other)"] > 0
