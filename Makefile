@@ -8,7 +8,7 @@ EVENT ?= events/schedule.json
 FUNCTION ?= PollerFunction
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: venv test lint lint-python lint-template build bench chaos demo invoke local-stack clean
+.PHONY: venv test lint lint-python lint-template build bench chaos mutate demo invoke local-stack clean
 
 venv: $(VENV)/.installed
 
@@ -62,6 +62,10 @@ bench: venv
 chaos: venv
 	$(PY) -m tests.chaos --requests $${CHAOS_REQUESTS:-1000}
 
+# mutation score of the core against the unit tests (a figure, not part of make test): docs/reliability.md
+mutate: venv
+	$(PY) -m local.mutate
+
 demo: venv
 	$(PY) -m local.demo
 
@@ -72,4 +76,4 @@ local-stack: venv
 	$(PY) -m local.serve
 
 clean:
-	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .demo
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .demo .mutate

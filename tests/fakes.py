@@ -159,6 +159,7 @@ class FakeApi:
     valid_keys: set[str] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     before_query: Callable[[str], None] | None = None  # e.g. to let the clock run while the API thinks
+    downloads: list[tuple[str, str]] = field(default_factory=list)  # (path, key) of every file opened
 
     def query(self, request_id: str, credentials: Credentials) -> ApiResponse:
         if self.before_query:
@@ -176,6 +177,7 @@ class FakeApi:
     @contextmanager
     def open_file(self, path: str, credentials: Credentials) -> Iterator[FakeFile]:
         with self.lock:
+            self.downloads.append((path, credentials.api_key))
             queue = self.files[path]
             answer = queue.pop(0) if len(queue) > 1 else queue[0]
         if isinstance(answer, Exception):
@@ -223,11 +225,13 @@ class FakeNotifier:
     def __init__(self) -> None:
         self.published: list[Outcome] = []
         self.calls = 0
+        self.batches: list[int] = []  # the size of every publish call
         self.fail_next: int = 0
         self.refuse_once: set[str] = set()  # request ids whose entry fails once (a per-entry PublishBatch failure)
 
     def publish(self, outcomes: Sequence[Outcome]) -> set[str]:
         self.calls += 1
+        self.batches.append(len(outcomes))
         if self.fail_next:
             self.fail_next -= 1
             raise PublishError("SNS unavailable")

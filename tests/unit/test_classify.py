@@ -136,3 +136,69 @@ def test_unusable_update_count_still_finishes_with_a_warning(count: str) -> None
 
 def test_a_file_value_that_is_not_a_string_is_transient() -> None:
     assert isinstance(classify(answer(200, '{"file": 12}'), NOW), Transient)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "reason"),
+    [
+        (200, "", "HTTP 200 with an empty body"),
+        (502, "<html>Bad Gateway</html>", "HTTP 502 with a non-JSON body"),
+        (200, "[1, 2]", "HTTP 200 with a JSON list instead of an object"),
+        (200, '{"hello": "world"}', "HTTP 200 answer without a code or any file (unrecognised)"),
+        (500, '{"file": "/x.csv"}', "HTTP 500 answer without a code"),
+        (200, '{"code": 9999, "description": "' + "d" * 200 + '"}', "HTTP 200, code 9999: " + "d" * 120),
+        (200, '{"code": true}', "HTTP 200, code True: "),
+        (200, '{"code": [1, 2]}', "HTTP 200, code [1, 2]: "),
+        (200, '{"code": "' + "9" * 60 + '"}', "HTTP 200, code " + "9" * 60 + ": "),
+        (200, '{"code": {"a": "' + "x" * 60 + '"}}', "HTTP 200, code " + str({"a": "x" * 60})[:40] + ": "),
+        (200, '{"file": ""}', "finished answer has an unusable 'file' value"),
+        (200, '{"error-file": 7}', "finished answer has an unusable 'error-file' value"),
+    ],
+)
+def test_transient_answers_say_why(status: int, body: str, reason: str) -> None:
+    assert classify(answer(status, body), NOW) == Transient(reason)
+
+
+def test_systemic_and_key_answers_say_why() -> None:
+    assert classify(answer(401, '{"code": 430}'), NOW) == Systemic(
+        "430", "authorization failed for this key (HTTP 401, code 430)"
+    )
+    assert classify(answer(400, '{"code": "405"}'), NOW) == Systemic(
+        "405", "method not supported (HTTP 400); the poller calls the API wrongly"
+    )
+    assert classify(answer(200, '{"code": "498"}'), NOW) == KeyRejected("HTTP 200, code 498: invalid or expired key")
+    assert classify(answer(401, ""), NOW) == KeyRejected("HTTP 401, code None: invalid or expired key")
+
+
+def test_a_failure_without_a_description_has_an_empty_one() -> None:
+    assert classify(answer(200, '{"code": 3005}'), NOW) == Failed("3005", "")
+    assert classify(answer(200, '{"code": 3005, "description": "' + "x" * 400 + '"}'), NOW) == Failed("3005", "x" * 300)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ('{"error-file": "/e.csv"}', Finished(None, "/e.csv", None)),
+        ('{"update-count": 0}', Finished(None, None, 0)),
+        ('{"update-count": " 7 ", "file": " /f.json "}', Finished("/f.json", None, 7)),
+        (
+            '{"update-count": "' + "z" * 60 + '"}',
+            Finished(None, None, None, f"update-count {'z' * 40!r} is not a non-negative whole number"),
+        ),
+    ],
+)
+def test_finished_answers_are_read_exactly(body: str, expected: Finished) -> None:
+    assert classify(answer(200, body), NOW) == expected
+
+
+def test_retry_after_in_another_zone_is_converted(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "America/New_York")  # a local zone must not leak into a zoneless date
+    time.tzset()
+    try:
+        assert parse_retry_after("Fri, 15 Jan 2027 09:00:10 +0100", NOW) == 10.0
+        assert parse_retry_after("Fri, 15 Jan 2027 08:00:10 -0000", NOW) == 10.0
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -117,3 +117,46 @@ def test_hand_written_items_are_read_leniently() -> None:
     assert (request.kind, request.submitted_at, request.attempts, request.transient_errors) == (Kind.UPDATE, 123, 4, 0)
     assert PendingRequest.from_item({"request_id": "r2", "kind": "other"}, now=999).kind is Kind.UNKNOWN
     assert PendingRequest.from_item({"request_id": "r3"}, now=999).submitted_at == 999
+
+
+def test_an_invalid_request_id_is_quoted_briefly_in_the_error() -> None:
+    with pytest.raises(InvalidRequestId) as long:
+        validate_request_id("/" + "x" * 50)
+    assert str(long.value) == (
+        f"invalid request-id {'/' + 'x' * 39 + '...'!r}: use 1-128 letters, digits, '-', '_' or '.', "
+        "starting with a letter or digit"
+    )
+    with pytest.raises(InvalidRequestId) as short:
+        validate_request_id("/" + "x" * 39)  # exactly 40 characters: shown whole
+    assert str(short.value).startswith(f"invalid request-id {'/' + 'x' * 39!r}: use")
+    with pytest.raises(InvalidRequestId, match=r"^request-id must be a string, got int$"):
+        validate_request_id(7)
+
+
+@pytest.mark.parametrize(
+    ("source", "name"),
+    [
+        ("e.csv", "file.csv"),
+        ("/out/a.csv", "file.csv"),
+        ("/out/report.2027.CSV", "file.csv"),
+        ("/out/.hidden", "file"),
+        ("/out/x.json", "file.json"),
+        ("/v1.2/report", "file"),
+        ("https://h/a.b/c", "file"),
+    ],
+)
+def test_the_archived_file_keeps_only_a_plain_extension(source: str, name: str) -> None:
+    assert archive_key("p", "r1", 1_798_761_600, "file", source) == f"p/2027/01/01/r1/{name}"
+
+
+def test_odd_numbers_on_an_item_fall_back_to_defaults() -> None:
+    item = {
+        "request_id": "r1",
+        "attempts": Decimal("NaN"),
+        "transient_errors": Decimal("Infinity"),
+        "submitted_at": True,
+    }
+    request = PendingRequest.from_item(item, now=999)
+    assert (request.attempts, request.transient_errors, request.submitted_at) == (0, 0, 999)
+    assert PendingRequest.from_item({"request_id": "r1", "attempts": -3, "submitted_at": 5.9}, now=1).attempts == 0
+    assert PendingRequest.from_item({"request_id": "r1", "submitted_at": 5.9}, now=1).submitted_at == 5

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from importlib import resources
 from pathlib import Path
 
 import jsonschema
@@ -15,7 +16,8 @@ from profile_poller.core.ports import Credentials, CredentialsError
 from profile_poller.entry.events import InvalidEvent, parse_event
 
 ROOT = Path(__file__).resolve().parents[2]
-SCHEMA = json.loads((ROOT / "layers/shared/profile_poller/core/outcome-message.schema.json").read_text())
+# the schema as the package ships it (package data of profile_poller.core)
+SCHEMA = json.loads((resources.files("profile_poller.core") / "outcome-message.schema.json").read_text())
 
 
 def test_both_sample_events_start_a_sweep() -> None:

@@ -360,23 +360,6 @@ def test_publish_failure_keeps_the_request_pending_and_it_is_published_later(wor
     assert world.status("r1") == "COMPLETED" and len(world.published("r1")) == 1
 
 
-def test_entries_the_notifier_refuses_stay_pending_and_are_published_later(world: World) -> None:
-    # Given two finished requests, and SNS refusing r2's entry in the batch (the batch call itself succeeds)
-    world.register("r1", "r2")
-    for rid in ("r1", "r2"):
-        world.api.answers[rid] = [json_response(200, '{"update-count": 5}')]
-    world.notifier.refuse_once = {"r2"}
-    # When a sweep runs, Then r1 is settled, r2 stays pending and unleased, not lost
-    summary = world.sweep()
-    assert summary["completed"] == 1 and summary["publish_failures"] == 1
-    assert world.status("r1") == "COMPLETED" and world.status("r2") == "PENDING"
-    assert "lease_owner" not in world.store.items["r2"] and [o.request_id for o in world.notifier.published] == ["r1"]
-    # and the next sweep publishes it and settles it, without asking the API again
-    world.sweep()
-    assert world.status("r2") == "COMPLETED" and [o.update_count for o in world.published("r2")] == [5]
-    assert [rid for rid, _ in world.api.asked].count("r2") == 1
-
-
 def test_outcomes_are_published_in_batches_of_ten(world: World) -> None:
     ids = [f"r{i:02d}" for i in range(23)]
     world.register(*ids)
@@ -401,40 +384,6 @@ def test_the_rate_limit_spaces_calls_without_real_sleeping(world: World) -> None
     world.sweep(rate_limit_per_second=2, concurrency=1)
     assert len(world.api.asked) == 11
     assert world.clock.slept == pytest.approx(5.0, abs=0.01)  # 1 token at start, then 10 calls at 2/s
-
-
-def test_idle_time_does_not_build_up_a_burst(world: World) -> None:
-    # Given 11 requests at 2 calls a second, and an API that takes 100 s to answer the first one
-    world.register(*[f"r{i:02d}" for i in range(11)])
-
-    def slow_first(rid: str) -> None:
-        if rid == "r00":
-            world.clock.advance(100)
-
-    world.api.before_query = slow_first
-    # When they are asked one after the other
-    world.sweep(rate_limit_per_second=2, concurrency=1)
-    # Then the 100 idle seconds bought one call, not 200: the other nine still wait 0.5 s each
-    assert len(world.api.asked) == 11
-    assert world.clock.slept == pytest.approx(4.5, abs=0.01)
-
-
-def test_backoff_grows_with_the_attempts_across_sweeps(world: World) -> None:
-    # Given 40 requests the API never finishes
-    world.register(*[f"r{i:02d}" for i in range(40)])
-    ceilings = []
-    for _ in range(6):
-        # When a sweep asks them all (each sweep an hour after the last; nothing expires in six hours)
-        start = int(world.clock())
-        world.sweep()
-        delays = [item["next_check_at"] - start for item in world.store.items.values()]
-        ceilings.append(max(delays))
-        world.clock.advance(3600)
-    # Then the wait drawn after the first answer stays within the base (30 s), and after the sixth one
-    # (five attempts behind it: up to 30 * 2**5 = 960 s) reaches well past anything a fresh request gets
-    assert ceilings[0] <= BASE.backoff_base_seconds + 1
-    assert ceilings[5] > 4 * BASE.backoff_base_seconds
-    assert all(item["attempts"] == 6 for item in world.store.items.values())
 
 
 def test_a_sweep_that_died_after_publishing_is_finished_with_the_same_outcome(world: World) -> None:

@@ -1,0 +1,160 @@
+"""Every environment variable reaches its setting; every bound is where docs/configuration.md puts it."""
+
+from __future__ import annotations
+
+import pytest
+
+from profile_poller.core.settings import check_base_url
+from profile_poller.entry.config import ConfigError, Settings, load_settings, load_table_name
+
+REQUIRED = {"TABLE_NAME": "t", "BUCKET_NAME": "b", "TOPIC_ARN": "arn:aws:sns:eu-west-1:1:t", "SECRET_ID": "s"}
+
+
+def test_every_variable_is_read_into_its_setting() -> None:
+    env = {
+        "TABLE_NAME": " requests ",
+        "BUCKET_NAME": "archive",
+        "TOPIC_ARN": "arn:aws:sns:eu-west-1:1:outcomes",
+        "SECRET_ID": "api-key",
+        "ARCHIVE_PREFIX": " /audit/profiles/ ",
+        "API_BASE_URL": " https://tenant.example/ ",
+        "FILE_HOSTS": "files.example",
+        "ALLOW_PLAIN_HTTP": "yes",
+        "CONCURRENCY": "3",
+        "RATE_LIMIT_PER_SECOND": "2.5",
+        "BACKOFF_BASE_SECONDS": "5",
+        "BACKOFF_MAX_SECONDS": "50",
+        "MAX_AGE_SECONDS": "3600",
+        "MAX_TRANSIENT_ERRORS": "4",
+        "LEASE_SECONDS": "120",
+        "TIME_MARGIN_SECONDS": "7",
+        "RETENTION_DAYS": "2",
+        "DUE_SHARDS": "6",
+        "MAX_FILE_BYTES": "1000",
+        "HTTP_TIMEOUT_SECONDS": "2.5",
+    }
+    assert load_settings(env) == Settings(
+        table_name="requests",
+        bucket_name="archive",
+        topic_arn="arn:aws:sns:eu-west-1:1:outcomes",
+        secret_id="api-key",
+        archive_prefix="audit/profiles",
+        api_base_url="https://tenant.example",
+        file_hosts=frozenset({"files.example"}),
+        allow_plain_http=True,
+        concurrency=3,
+        rate_limit_per_second=2.5,
+        backoff_base_seconds=5.0,
+        backoff_max_seconds=50.0,
+        max_age_seconds=3600,
+        max_transient_errors=4,
+        lease_seconds=120,
+        time_margin_seconds=7,
+        retention_days=2,
+        due_shards=6,
+        max_file_bytes=1000,
+        http_timeout_seconds=2.5,
+    )
+
+
+def test_blank_values_take_the_defaults() -> None:
+    names = ["CONCURRENCY", "RATE_LIMIT_PER_SECOND", "ALLOW_PLAIN_HTTP", "HTTP_TIMEOUT_SECONDS", "MAX_FILE_BYTES"]
+    assert load_settings({**REQUIRED, **dict.fromkeys(names, "  ")}) == load_settings(REQUIRED)
+    assert load_settings({**REQUIRED, "ARCHIVE_PREFIX": "/"}).archive_prefix == "profile-requests"
+    assert load_settings(REQUIRED).http_timeout_seconds == 10.0
+
+
+@pytest.mark.parametrize(
+    ("name", "lowest", "too_low"),
+    [
+        ("CONCURRENCY", "1", "0"),
+        ("RATE_LIMIT_PER_SECOND", "0.01", "0.009"),
+        ("MAX_AGE_SECONDS", "1", "0"),
+        ("MAX_TRANSIENT_ERRORS", "1", "0"),
+        ("LEASE_SECONDS", "1", "0"),
+        ("TIME_MARGIN_SECONDS", "0", "-1"),
+        ("RETENTION_DAYS", "1", "0"),
+        ("DUE_SHARDS", "1", "0"),
+        ("MAX_FILE_BYTES", "1", "0"),
+        ("HTTP_TIMEOUT_SECONDS", "0.1", "0.09"),
+        ("BACKOFF_BASE_SECONDS", "0", "-0.5"),
+    ],
+)
+def test_each_bound_is_exactly_where_documented(name: str, lowest: str, too_low: str) -> None:
+    assert str(getattr(load_settings({**REQUIRED, name: lowest}), name.lower())) in (lowest, f"{lowest}.0")
+    with pytest.raises(ConfigError, match=rf"^{name} must be at least .*, got {too_low}$"):
+        load_settings({**REQUIRED, name: too_low})
+
+
+def test_backoff_max_may_be_zero_only_with_a_zero_base() -> None:
+    s = load_settings({**REQUIRED, "BACKOFF_BASE_SECONDS": "0", "BACKOFF_MAX_SECONDS": "0"})
+    assert (s.backoff_base_seconds, s.backoff_max_seconds) == (0, 0)
+    with pytest.raises(ConfigError, match=r"BACKOFF_MAX_SECONDS must be at least 0\.0, got -1"):
+        load_settings({**REQUIRED, "BACKOFF_BASE_SECONDS": "0", "BACKOFF_MAX_SECONDS": "-1"})
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("CONCURRENCY", "1.5", "CONCURRENCY must be a whole number, got '1.5'"),
+        ("RATE_LIMIT_PER_SECOND", "fast", "RATE_LIMIT_PER_SECOND must be a number, got 'fast'"),
+        ("RATE_LIMIT_PER_SECOND", "nan", "RATE_LIMIT_PER_SECOND must be a finite number, got 'nan'"),
+        ("ALLOW_PLAIN_HTTP", "maybe", "ALLOW_PLAIN_HTTP must be true or false, got 'maybe'"),
+        ("FILE_HOSTS", "a.example, .evil.example", "bare host names without scheme or port, got '.evil.example'"),
+        ("FILE_HOSTS", "user@files.example", "got 'user@files.example'"),
+        ("FILE_HOSTS", "files example", "got 'files example'"),
+        ("FILE_HOSTS", "files.example/x", "got 'files.example/x'"),
+    ],
+)
+def test_bad_values_are_refused_with_the_variable_and_the_value(name: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({**REQUIRED, name: value})
+    assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("TRUE", True), ("1", True), ("Yes", True), ("0", False), ("no", False)])
+def test_allow_plain_http_spellings(raw: str, expected: bool) -> None:
+    assert load_settings({**REQUIRED, "ALLOW_PLAIN_HTTP": raw}).allow_plain_http is expected
+
+
+def test_required_values_are_stripped_and_blank_ones_named() -> None:
+    with pytest.raises(ConfigError, match=r"^TABLE_NAME is required and is not set$"):
+        load_settings({**REQUIRED, "TABLE_NAME": "   "})
+    assert load_table_name({"TABLE_NAME": " t1 "}) == "t1"
+    with pytest.raises(ConfigError, match="TABLE_NAME"):
+        load_table_name({})
+
+
+def test_file_hosts_are_lower_cased_and_empty_entries_skipped() -> None:
+    assert load_settings({**REQUIRED, "FILE_HOSTS": ",A.Example,,b.example ,"}).file_hosts == {"a.example", "b.example"}
+
+
+@pytest.mark.parametrize(
+    ("url", "allow_http", "expected"),
+    [
+        ("https://t.example", False, "https://t.example"),
+        (" https://t.example:8443/api/ ", False, "https://t.example:8443/api"),
+        ("http://127.0.0.1:8080", True, "http://127.0.0.1:8080"),
+    ],
+)
+def test_base_urls_accepted_and_normalised(url: str, allow_http: bool, expected: str) -> None:
+    assert check_base_url(url, allow_http, "API_BASE_URL") == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "allow_http", "message"),
+    [
+        ("http://t.example", False, "API_BASE_URL must be an https URL such as https://tenant.webexcampaign.io"),
+        ("ftp://t.example", True, "API_BASE_URL must be an http(s) URL such as https://tenant.webexcampaign.io"),
+        ("https://", False, "API_BASE_URL must be an https URL"),
+        ("t.example", False, "API_BASE_URL must be an https URL"),
+        ("https://t.example/?a=1", False, "API_BASE_URL must not carry credentials, a query or a fragment"),
+        ("https://t.example/#top", False, "API_BASE_URL must not carry"),
+        ("https://user@t.example", False, "API_BASE_URL must not carry"),
+        ("https://:pw@t.example", False, "API_BASE_URL must not carry"),
+    ],
+)
+def test_base_urls_refused_with_the_reason(url: str, allow_http: bool, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        check_base_url(url, allow_http, "API_BASE_URL")
+    assert str(caught.value).startswith(message)
