@@ -198,7 +198,10 @@ def test_a_line_without_end_is_a_problem() -> None:
     body = b'Code,Description,Index\r\n3005,"' + b"x" * 1_000_001
     summary = parse_error_file(body, chunk_size=1 << 20)
     assert summary.error_count is None
-    assert summary.problem == "a line runs past 65,536 characters without a line break"
+    assert summary.problem is not None
+    assert summary.problem.startswith("a line runs past") and summary.problem.endswith(
+        "characters without a line break"
+    )
 
 
 def test_a_long_quoted_record_spanning_many_chunks_is_fine() -> None:

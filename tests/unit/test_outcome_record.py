@@ -107,7 +107,7 @@ def test_a_sparse_or_hand_edited_outcome_map_is_read_with_defaults() -> None:
     )
     assert (odd.kind, odd.submitted_at, odd.finished_at, odd.attempts) == (Kind.GET, 12, 13, 1)
     assert odd.errors_by_code == {"3005": 2, "x": 0}
-    assert odd.first_errors == (ErrorRow("1", "", ""), ErrorRow("", "", ""))
+    assert odd.first_errors == (ErrorRow("1", "", ""), ErrorRow("(empty)", "", ""))  # codes are bounded too
     assert odd.files == (StoredFile("file", "", "s3://b/k", 0, "c" * 64),)
     assert outcome_from_map("r9", {"status": "FAILED", "attempts": 5}).attempts == 5
 
@@ -185,4 +185,4 @@ def test_a_subject_of_exactly_100_characters_is_kept_and_a_longer_one_cut_with_a
     assert subject(exact) == prefix + "x" * (100 - len(prefix))
     longer = replace(exact, request_id=exact.request_id + "y")
     assert subject(longer) == (prefix + "x" * 100)[:97] + "..."
-    assert subject(replace(exact, request_id="a\tb")) == prefix + "a b"
+    assert subject(replace(exact, request_id="a\tbé")) == prefix + "a?b?"  # SNS takes printable ASCII only
