@@ -102,6 +102,7 @@ class Report:
     crashed: int
     aws_faults: int = 0
     poison_unsettled: int = 0  # a poison input (tests/chaos/poison.py) not settled as it must be
+    poison_exercised: int = 0  # poison inputs that reached the code they target
     details: dict[str, list[str]] = field(default_factory=dict)
 
     def line(self) -> str:
@@ -109,7 +110,7 @@ class Report:
             f"chaos: requests={self.requests} lost={self.lost} stuck={self.stuck} "
             f"duplicate_event_ids={self.duplicate_event_ids} objects_mismatched={self.objects_mismatched} "
             f"notified={self.notified} terminal={self.terminal} pending={self.pending} aws_faults={self.aws_faults} "
-            f"poison_unsettled={self.poison_unsettled}"
+            f"poison_unsettled={self.poison_unsettled} poison_exercised={self.poison_exercised}"
         )
 
 
@@ -344,6 +345,8 @@ def _check(
         why = poison.problem(kind, items.get(rid, {}), messages.get(rid, []), start)
         if why is not None:
             details["poison_unsettled"].append(f"{rid} {why}")
+        elif poison.exercised(kind, messages.get(rid, [])):
+            details["poison_exercised"].append(rid)
     emitted = "\n".join(log_lines)
     leaks = sum(emitted.count(k) for k in (KEY_1, KEY_2))
     terminal = sum(1 for i in items.values() if i["status"] != "PENDING")
@@ -360,5 +363,6 @@ def _check(
         sweeps=sweeps,
         crashed=crashed,
         poison_unsettled=len(details["poison_unsettled"]),
+        poison_exercised=len(details.pop("poison_exercised", [])),
         details=dict(details),
     )
