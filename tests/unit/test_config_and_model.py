@@ -160,3 +160,9 @@ def test_odd_numbers_on_an_item_fall_back_to_defaults() -> None:
     assert (request.attempts, request.transient_errors, request.submitted_at) == (0, 0, 999)
     assert PendingRequest.from_item({"request_id": "r1", "attempts": -3, "submitted_at": 5.9}, now=1).attempts == 0
     assert PendingRequest.from_item({"request_id": "r1", "submitted_at": 5.9}, now=1).submitted_at == 5
+
+
+def test_an_invalid_request_id_of_41_characters_is_shown_cut() -> None:
+    with pytest.raises(InvalidRequestId) as caught:
+        validate_request_id("/" + "x" * 40)
+    assert str(caught.value).startswith(f"invalid request-id {'/' + 'x' * 39 + '...'!r}: use")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from profile_poller.core.settings import check_base_url
-from profile_poller.entry.config import ConfigError, Settings, load_settings, load_table_name
+from profile_poller.entry.config import ConfigError, Settings, load_due_shards, load_settings, load_table_name
 
 REQUIRED = {"TABLE_NAME": "t", "BUCKET_NAME": "b", "TOPIC_ARN": "arn:aws:sns:eu-west-1:1:t", "SECRET_ID": "s"}
 
@@ -158,3 +158,24 @@ def test_base_urls_refused_with_the_reason(url: str, allow_http: bool, message: 
     with pytest.raises(ConfigError) as caught:
         check_base_url(url, allow_http, "API_BASE_URL")
     assert str(caught.value).startswith(message)
+
+
+def test_the_process_environment_is_read_when_no_mapping_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {**REQUIRED, "DUE_SHARDS": "3", "TABLE_NAME": "from-env"}.items():
+        monkeypatch.setenv(name, value)
+    assert load_settings().table_name == "from-env" and load_table_name() == "from-env"
+    assert load_due_shards() == 3 and load_due_shards({"DUE_SHARDS": "1"}) == 1
+
+
+def test_messages_start_with_the_variable_name() -> None:
+    with pytest.raises(ConfigError) as base:
+        load_settings({**REQUIRED, "API_BASE_URL": "http://plain.example"})
+    assert str(base.value).startswith("API_BASE_URL must be an https URL")
+    with pytest.raises(ConfigError, match=r"^BACKOFF_MAX_SECONDS must not be below BACKOFF_BASE_SECONDS$"):
+        load_settings({**REQUIRED, "BACKOFF_BASE_SECONDS": "10", "BACKOFF_MAX_SECONDS": "5"})
+
+
+def test_false_spelled_out_and_edge_characters_of_prefix_and_url_are_kept() -> None:
+    assert load_settings({**REQUIRED, "ALLOW_PLAIN_HTTP": "False"}).allow_plain_http is False
+    assert load_settings({**REQUIRED, "ARCHIVE_PREFIX": "/Xray/"}).archive_prefix == "Xray"
+    assert check_base_url("https://t.example/X/", False, "API_BASE_URL") == "https://t.example/X"

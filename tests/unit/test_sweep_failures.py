@@ -106,6 +106,7 @@ def test_an_unreadable_secret_is_logged_as_an_alarm(world: World, caplog: pytest
     world.register("r1")
     summary = world.sweep()
     assert summary["stopped"] == "API key unavailable: the secret is empty"
+    assert summary["not_started"] == 1 and world.store.items["r1"].get("attempts") is None
     assert stops(caplog) == [("ERROR", summary["stopped"])]
 
 
@@ -114,6 +115,7 @@ def test_a_rejected_key_is_reported_as_498_with_the_reason(world: World) -> None
     world.register("r1")
     summary = world.sweep()
     assert summary["stopped"] == "systemic API failure 498: HTTP 498, code 498: invalid or expired key"
+    assert world.api.asked == [("r1", "key-1")]  # the re-read gave the same key: not asked with it again
 
 
 class RotatingKeys(FakeKeys):
@@ -194,8 +196,8 @@ def test_an_archive_failure_leaves_the_request_pending_and_it_is_copied_later(wo
 
 
 def test_publishing_failures_of_the_first_outcomes_do_not_hold_back_the_rest(world: World) -> None:
-    world.register("a", "b", "c")
-    for rid in "abc":
+    world.register("a", "b", "c", "d")
+    for rid in "abcd":
         world.api.answers[rid] = [UPDATED]
     world.notifier.refuse_once = {"a"}
 
@@ -203,14 +205,16 @@ def test_publishing_failures_of_the_first_outcomes_do_not_hold_back_the_rest(wor
         def finish(self, outcome: Any, owner: str, expires_at: int) -> None:
             if outcome.request_id == "b":
                 raise LeaseLost("b")
+            if outcome.request_id == "c":
+                raise StoreError("updating c failed: InternalServerError")
             super().finish(outcome, owner, expires_at)
 
     store = FirstWritesFail()
     store.items = world.store.items
     world.store = store
     summary = world.sweep(concurrency=1)
-    assert summary["publish_failures"] == 1 and summary["leases_lost"] == 1 and summary["completed"] == 1
-    assert world.status("c") == "COMPLETED"
+    assert summary["publish_failures"] == 1 and summary["leases_lost"] == 1 and summary["errors"] == 1
+    assert summary["completed"] == 1 and world.status("d") == "COMPLETED"
 
 
 def test_a_notifier_that_blows_up_loses_nothing(world: World) -> None:

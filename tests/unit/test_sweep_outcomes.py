@@ -182,3 +182,26 @@ def test_backoff_grows_with_the_attempts_across_sweeps(world: World) -> None:
     assert ceilings[0] <= BASE.backoff_base_seconds + 1
     assert ceilings[5] > 4 * BASE.backoff_base_seconds
     assert all(item["attempts"] == 6 for item in world.store.items.values())
+
+
+def test_retry_after_zero_asks_again_in_the_next_second_not_this_sweep(world: World) -> None:
+    world.register("r1")
+    world.api.answers["r1"] = [json_response(429, "", {"Retry-After": "0"})]
+    world.sweep()
+    assert world.store.items["r1"]["next_check_at"] == int(world.clock()) + 1
+
+
+def test_a_request_expires_exactly_at_max_age_and_says_so(world: World) -> None:
+    world.register("at-limit", age=BASE.max_age_seconds)
+    world.register("just-under", age=BASE.max_age_seconds - 1)
+    world.sweep()
+    assert world.status("at-limit") == "EXPIRED" and world.status("just-under") == "PENDING"
+    [outcome] = world.published("at-limit")
+    assert outcome.reason == f"no final answer within MAX_AGE_SECONDS={BASE.max_age_seconds}"
+
+
+def test_exactly_the_time_margin_left_is_still_enough(world: World) -> None:
+    world.register("r1")
+    world.remaining_ms = BASE.time_margin_seconds * 1000
+    summary = world.sweep()
+    assert summary["claimed"] == 1 and summary["stopped"] is None
