@@ -64,6 +64,9 @@ class FileSpec:
     faults: list[str] = field(default_factory=list)  # consumed per download: "truncate", "reset", or a status ("500")
     chunked: bool = False  # Transfer-Encoding: chunked, no Content-Length
     gzip: bool = False  # Content-Encoding: gzip; Content-Length (unless chunked) is the compressed size
+    # a trickle: called by the server after each chunk it wrote, with the bytes sent so far (tests move their
+    # clock here, so a file "served slowly" needs no sleep)
+    on_sent: Callable[[int], None] | None = None
 
     @property
     def length(self) -> int:

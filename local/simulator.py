@@ -53,6 +53,8 @@ class Simulator:
         self.calls: list[Call] = []
         self.status_calls: dict[str, int] = defaultdict(int)
         self.delay_seconds = 0.0  # answer every status call after this long (benchmarks)
+        self.downloads_in_flight = 0  # file answers being written right now, and the most at once
+        self.max_downloads_in_flight = 0
         self._lock = threading.Lock()
         self._release = threading.Event()
         self._api = _QuietServer((host, 0), _handler(self, api=True))
@@ -138,6 +140,15 @@ class Simulator:
                 return "valid"
             return "retired" if token in self.retired_keys else "unknown"
 
+    def download_started(self) -> None:
+        with self._lock:
+            self.downloads_in_flight += 1
+            self.max_downloads_in_flight = max(self.max_downloads_in_flight, self.downloads_in_flight)
+
+    def download_ended(self) -> None:
+        with self._lock:
+            self.downloads_in_flight -= 1
+
     def wait_released(self, timeout: float) -> None:
         self._release.wait(timeout)
 
@@ -213,6 +224,13 @@ def _handler(sim: Simulator, api: bool) -> type[BaseHTTPRequestHandler]:
             if fault == "reset":
                 self._reset()
                 return
+            sim.download_started()
+            try:
+                self._send_file(spec, fault)
+            finally:
+                sim.download_ended()
+
+        def _send_file(self, spec: FileSpec, fault: str | None) -> None:
             length, chunks = spec.wire()
             self.send_response(200)
             self.send_header("Content-Type", "text/csv")
@@ -227,6 +245,9 @@ def _handler(sim: Simulator, api: bool) -> type[BaseHTTPRequestHandler]:
                 if part:
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part) if spec.chunked else part)
                     sent += len(part)
+                    if spec.on_sent is not None:
+                        self.wfile.flush()
+                        spec.on_sent(sent)
                 if sent >= limit:
                     break
             if fault == "truncate":

@@ -66,8 +66,13 @@ class _Download:
         self.content_length = int(length) if length.isdigit() and not encoded else None
 
     def read(self, size: int = -1, /) -> bytes:
+        """Up to `size` bytes: what has arrived (one socket read, waiting at most the read timeout), so a caller
+        can check its deadline between reads of a slow server; b'' only at the end. Negative: the whole rest."""
+        raw = self._response.raw
         try:
-            return bytes(self._response.raw.read(None if size < 0 else size, decode_content=True))
+            if size < 0:
+                return bytes(raw.read(None, decode_content=True))
+            return bytes(raw.read1(size, decode_content=True))
         except (Urllib3Error, requests.RequestException, OSError) as exc:
             raise TransportError(f"download broke off: {_describe(exc, self.url)}") from None
 

@@ -12,6 +12,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 
 from .classify import Finished
+from .copygate import CopyGate
 from .errorfile import ErrorFileParser
 from .log import logger
 from .model import ErrorSummary, Kind, PendingRequest, StoredFile, archive_key
@@ -91,6 +92,7 @@ class FileCopier:
         sftp: SftpSource | None = None,
         mode: FileSource = FileSource.AUTO,
         file_hosts: frozenset[str] = frozenset(),
+        gate: CopyGate | None = None,
     ) -> None:
         self._api = api
         self._archive = archive
@@ -99,6 +101,7 @@ class FileCopier:
         self._sftp = sftp
         self._mode = mode
         self._file_hosts = file_hosts
+        self._gate = gate  # the copy slots and deadline (core/copygate.py); None: unbounded (tests)
 
     def _open(self, path: str, credentials: Credentials) -> AbstractContextManager[RemoteFile]:
         route = choose_source(path, self._mode, credentials.sftp, self._file_hosts)
@@ -139,7 +142,12 @@ class FileCopier:
     ) -> StoredFile:
         key = archive_key(self._prefix, request.request_id, request.submitted_at, role, path)
         metadata = {"request-id": request.request_id, "role": role, "source": path}
-        with self._open(path, credentials) as remote:
+        opened = (
+            self._open(path, credentials)
+            if self._gate is None
+            else self._gate.open(lambda: self._open(path, credentials))
+        )
+        with opened as remote:
             reader = MeteredReader(remote, self._max_bytes, parser.feed if parser else None)
             uri = self._archive.put(key, reader, metadata)
         self._archive.stamp(key, {**metadata, "sha256": reader.sha256, "bytes": str(reader.bytes_read)})

@@ -33,6 +33,7 @@ COUNTERS = (
     "files_archived",
     "archive_failures",
     "orphaned_due",
+    "copies_out_of_time",
 )
 _TERMINAL_COUNTER = {Status.COMPLETED: "completed", Status.FAILED: "failed", Status.EXPIRED: "expired"}
 

@@ -46,6 +46,15 @@ class FileRefused(Exception):
         self.host = host
 
 
+class CopyOutOfTime(TransportError):
+    """A copy could not finish before its deadline (the Lambda time left minus TIME_MARGIN_SECONDS): cut, its
+    upload aborted, and retried by a later sweep like any transient failure."""
+
+
+class TooSlowToCopy(FileRefused):
+    """A file too large to copy within one invocation at the assumed minimum throughput: never archived."""
+
+
 class FilePermission(FileRefused):
     """The files host refused us the file (HTTPS 401/403 off the API's origin, SFTP permission denied)."""
 

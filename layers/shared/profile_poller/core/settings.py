@@ -43,6 +43,8 @@ class Settings:
     file_source: FileSource = FileSource.AUTO
     sftp_timeout_seconds: float = 10.0
     sftp_transfers: int = 4
+    copy_concurrency: int = 2
+    copy_min_bytes_per_second: int = 4 * 1024**2
 
 
 def check_base_url(url: str, allow_plain_http: bool, source: str) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 from .classify import Failed, Finished, KeyRejected, Pending, Systemic, Throttled, Transient, Verdict, classify
 from .completion import completed_fields, retry_reason
 from .copier import FileCopier
+from .copygate import CopyClock, CopyGate
 from .log import logger
 from .model import (
     InvalidRequestId,
@@ -79,6 +80,11 @@ class Sweep:
             sftp=deps.sftp,
             mode=settings.file_source,
             file_hosts=settings.file_hosts,
+            gate=CopyGate(
+                settings.copy_concurrency,
+                CopyClock.for_sweep(settings, remaining_ms),
+                on_cut=lambda: self.summary.add("copies_out_of_time"),
+            ),
         )
         self._batch = OutcomeBatch(deps.store, deps.notifier, owner, self.summary, self._expires_at)
         self._stop_reason: str | None = None

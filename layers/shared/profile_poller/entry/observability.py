@@ -62,6 +62,7 @@ SWEEP_METRICS: Mapping[str, tuple[str, MetricUnit]] = {
     "errors": ("UnexpectedErrors", MetricUnit.Count),
     "archive_failures": ("ArchiveFailures", MetricUnit.Count),
     "orphaned_due": ("OrphanedDueItems", MetricUnit.Count),
+    "copies_out_of_time": ("CopiesOutOfTime", MetricUnit.Count),
 }
 OLDEST_PENDING_AGE = "OldestPendingAgeSeconds"
 SYSTEMIC_FAILURES = "SystemicFailures"
