@@ -362,7 +362,7 @@ def _check(
         leaked_secrets=leaks,
         sweeps=sweeps,
         crashed=crashed,
-        poison_unsettled=len(details["poison_unsettled"]),
+        poison_unsettled=len(details.get("poison_unsettled", [])),
         poison_exercised=len(details.pop("poison_exercised", [])),
         details=dict(details),
     )
