@@ -6,6 +6,7 @@ import inspect
 import random
 import re
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -13,6 +14,7 @@ from profile_poller.core.bounds import EMPTY_CODE, MAX_CODES, OTHER_CODE, epoch_
 from profile_poller.core.message import build_message, subject
 from profile_poller.core.model import ErrorRow, Kind, Outcome, PendingRequest, Status, outcome_from_map, outcome_map
 from profile_poller.core.pacing import backoff_seconds
+from profile_poller.core.ports import ItemRejected
 from profile_poller.core.sweep import Sweep, SweepDeps
 from profile_poller.entry import config
 from profile_poller.entry.config import ConfigError, Settings, check_lease, load_settings
@@ -142,3 +144,23 @@ def test_a_stored_time_in_milliseconds_is_read_as_seconds(stored: int, seconds: 
 def test_subjects_are_printable_ascii() -> None:
     text = subject(Outcome("ünï\ncode-✓", Status.FAILED, Kind.UNKNOWN, 0, 0, 1))
     assert text.isascii() and text.isprintable() and text.endswith("?n??code-?")
+
+
+class RefusingStore(FakeStore):
+    """A table that refuses every write to one item (DynamoDB's ValidationException, as the adapter maps it)."""
+
+    def claim(self, request_id: str, owner: str, now: int, lease_until: int, due_by: int) -> Any:
+        if request_id == "refused":
+            raise ItemRejected("the table refused the write for refused: Item size has exceeded the maximum")
+        return super().claim(request_id, owner, now, lease_until, due_by)
+
+
+def test_a_write_refused_for_one_item_never_stops_the_sweep() -> None:
+    world = World(random.Random(1))
+    world.store = RefusingStore()
+    for rid in ("a", "refused", "b"):
+        world.store.put_pending(rid, int(world.clock()))
+    world.api.answers = {rid: [json_response(200, '{"update-count": 1}')] for rid in ("a", "b")}
+    summary = world.sweep()
+    assert summary["systemic"] == 0 and summary["stopped"] is None and summary["errors"] == 1
+    assert summary["completed"] == 2
