@@ -8,7 +8,7 @@ EVENT ?= events/schedule.json
 FUNCTION ?= PollerFunction
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: venv test lint lint-python lint-template build bench chaos mutate demo invoke local-stack clean
+.PHONY: venv dynalite test lint lint-python lint-template build bench chaos mutate demo invoke local-stack clean
 
 venv: $(VENV)/.installed
 
@@ -30,6 +30,14 @@ $(CHECKOV_VENV)/.installed: local/tools/checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r local/tools/checkov.txt
 	@touch $@
 
+# dynalite (npm, pinned in local/dynalite/package-lock.json) for make bench and the store's integration tests
+DYNALITE := local/dynalite/node_modules/.installed
+dynalite: $(DYNALITE)
+
+$(DYNALITE): local/dynalite/package-lock.json
+	@if command -v npm >/dev/null; then cd local/dynalite && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed; \
+	else echo "dynalite: no npm here; the store tests run on moto only and make bench stops" >&2; fi
+
 lint: lint-python lint-template
 
 lint-python: venv
@@ -45,7 +53,7 @@ lint-template: venv $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(SAM_VENV)/bin/sam validate --lint --template template.yaml --region eu-west-1
 	$(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation --compact --quiet --skip-download
 
-test: lint
+test: lint dynalite
 	$(VENV)/bin/pytest tests
 
 # sam build needs the Lambda runtime's Python (3.13) on PATH; the layer is built for arm64
@@ -54,8 +62,8 @@ build: $(SAM_VENV)/.installed venv
 	PATH="$$(dirname "$$PY313"):$$PATH" $(SAM_VENV)/bin/sam build --template template.yaml
 	$(PY) -m local.check_build .aws-sam/build
 
-# figures, not pass/fail: see docs/performance.md
-bench: venv
+# figures, not pass/fail: see docs/performance.md (the table on dynalite: needs Node.js)
+bench: venv dynalite
 	$(PY) -m bench.run
 
 # 1,000 requests under randomised faults, overlapping and killed sweeps; `make test` runs a smaller one

@@ -1,4 +1,4 @@
-"""Shared set-up for the benchmarks: a moto server and a simulator, each in its own process."""
+"""Shared set-up for the benchmarks: a moto server, dynalite (the table) and a simulator, each in its own process."""
 
 from __future__ import annotations
 
@@ -36,10 +36,13 @@ def simulator_process(delay: float = 0.0, big: str | None = None) -> Iterator[st
         proc.wait(timeout=10)
 
 
-def fresh_stack(endpoint: str) -> LocalStack:
+def fresh_stack(endpoint: str, dynamodb_endpoint: str | None = None) -> LocalStack:
+    """A reset moto server with the stack; the table on `dynamodb_endpoint` (dynalite) when given. The process
+    environment points boto3 (and the bench's child processes) at both."""
     requests.post(f"{endpoint}/moto-api/reset", timeout=30).raise_for_status()
-    os.environ.update(aws_env(endpoint))
-    return create_stack(endpoint, KEY)
+    os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
+    os.environ.update(aws_env(endpoint, dynamodb_endpoint))
+    return create_stack(endpoint, KEY, dynamodb_endpoint=dynamodb_endpoint)
 
 
 def settings_for(stack: LocalStack, base_url: str, **overrides: str) -> Settings:

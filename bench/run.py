@@ -1,8 +1,10 @@
-"""`make bench`: measure the poller against a moto server and the simulator, each in its own process.
+"""`make bench`: measure the poller against dynalite (the table), a moto server (S3, SNS, Secrets Manager) and
+the simulator, each in its own process. dynalite comes from npm (local/dynalite); without Node the bench stops.
 
 Prints one line per measurement, then the figures line (last line):
-bench: throughput=X/s limit=Y/s ratio=R speedup_vs_sequential=S items_read_per_due=D peak_rss_mb_1gib=M import_ratio=I
-       errorfile_stray_vs_clean=E (bench/errorfile.py: a 100 MiB error file, stray quote at its top vs clean)
+bench: throughput=X/s limit=Y/s ratio=R speedup_vs_sequential=S writes_per_pending_check=W items_read_per_due=D
+       peak_rss_mb_1gib=M import_ratio=I errorfile_stray_vs_clean=E
+(errorfile_stray_vs_clean: bench/errorfile.py, a 100 MiB error file with a stray quote at its top vs clean)
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from typing import Any
 
 from bench import errorfile
 from bench.common import fresh_stack, pending, put_items, settings_for, simulator_process
+from local.dynalite import NodeMissing, dynalite_server, install
 from local.stack import LocalStack, moto_server
 from profile_poller.adapters.dynamodb import DynamoRequestStore
+from profile_poller.core.schedule import Due, check_at
 from profile_poller.entry.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,47 +31,64 @@ DELAY = 0.100
 CONCURRENCY = 16
 
 
-def sweep_once(stack: LocalStack, base_url: str, concurrency: int) -> tuple[dict[str, Any], float]:
+WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
+
+
+def sweep_once(stack: LocalStack, base_url: str, concurrency: int) -> tuple[dict[str, Any], float, int, float]:
+    """One sweep; returns its summary, its seconds, the DynamoDB write calls it made (a botocore hook) and the CPU
+    seconds the poller's process spent."""
     runtime = Runtime.build(settings_for(stack, base_url, CONCURRENCY=str(concurrency)))
-    started = time.perf_counter()
+    writes = {"calls": 0}
+
+    def count(**_: Any) -> None:
+        writes["calls"] += 1
+
+    events = runtime.deps.store._client.meta.events  # type: ignore[attr-defined]  # the sweep's own client
+    for operation in WRITES:
+        events.register(f"before-call.dynamodb.{operation}", count)
+    started, cpu = time.perf_counter(), time.process_time()
     summary = runtime.sweep("bench", lambda: 900_000).as_dict()
-    return summary, time.perf_counter() - started
+    return summary, time.perf_counter() - started, writes["calls"], time.process_time() - cpu
 
 
-def rate(endpoint: str, base_url: str, requests: int, concurrency: int) -> float:
-    stack = fresh_stack(endpoint)
+def rate(stack: LocalStack, base_url: str, requests: int, concurrency: int) -> tuple[float, float]:
+    """Checks per second of one sweep over `requests` due requests the API calls still pending, and the
+    DynamoDB writes it made per check."""
     now = int(time.time())
     put_items(stack, (pending(f"req-{i:05d}", now) for i in range(requests)))
-    summary, elapsed = sweep_once(stack, base_url, concurrency)
+    summary, elapsed, writes, cpu = sweep_once(stack, base_url, concurrency)
     assert summary["still_pending"] == requests, summary
     per_second = requests / elapsed
-    print(f"  {requests} status checks, CONCURRENCY={concurrency}: {elapsed:.2f} s, {per_second:.1f}/s", flush=True)
-    return per_second
+    print(
+        f"  {requests} status checks, CONCURRENCY={concurrency}: {elapsed:.2f} s, {per_second:.1f}/s, "
+        f"{writes} DynamoDB writes ({writes / requests:.2f} a check), "
+        f"poller CPU {cpu / requests * 1000:.1f} ms a check, "
+        f"{elapsed / requests * concurrency * 1000:.0f} ms a check per API slot (answers take {DELAY * 1000:.0f} ms)",
+        flush=True,
+    )
+    return per_second, writes / requests
 
 
-def emulator_ceiling(endpoint: str, threads: int = CONCURRENCY) -> float:
-    """Conditional UpdateItems per second the moto server can take at all (the claim the sweep makes)."""
+def emulator_ceiling(name: str, stack: LocalStack, threads: int = CONCURRENCY) -> float:
+    """Claims per second the emulator can take at all from `threads` threads (a pending check's one write)."""
     import concurrent.futures
 
-    stack = fresh_stack(endpoint)
     now = int(time.time())
     ids = [f"ceil-{i:04d}" for i in range(40 * threads)]
     put_items(stack, (pending(rid, now) for rid in ids))
     store = DynamoRequestStore(stack.client("dynamodb"), stack.table)
     started = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(threads) as pool:
-        list(pool.map(lambda rid: store.claim(rid, "ceiling", now, now + 900, now), ids))
+        claimed = list(
+            pool.map(lambda rid: store.claim(Due(rid, check_at(0, 0)), "c", now, check_at(now + 60, 1), 1), ids)
+        )
     per_second = len(ids) / (time.perf_counter() - started)
-    print(
-        f"  moto server ceiling: {per_second:.0f} conditional UpdateItem/s from {threads} threads "
-        f"(a pending check makes 2: claim and reschedule)",
-        flush=True,
-    )
+    assert all(claimed), "a ceiling claim failed"
+    print(f"  {name} ceiling: {per_second:.0f} conditional UpdateItem/s from {threads} threads", flush=True)
     return per_second
 
 
-def items_read(endpoint: str, base_url: str, finished: int, due: int) -> float:
-    stack = fresh_stack(endpoint)
+def items_read(stack: LocalStack, base_url: str, finished: int, due: int) -> float:
     now = int(time.time())
     started = time.perf_counter()
     put_items(
@@ -110,8 +131,7 @@ def items_read(endpoint: str, base_url: str, finished: int, due: int) -> float:
     return ratio
 
 
-def peak_rss(endpoint: str, size: int) -> float:
-    stack = fresh_stack(endpoint)
+def peak_rss(stack: LocalStack, size: int) -> float:
     with simulator_process(big=f"big-1:{size}") as base_url:
         env = {**os.environ, **stack.function_env(base_url)}
         out = subprocess.run(
@@ -153,29 +173,36 @@ def import_ratio(runs: int = 7) -> float:
 def main() -> int:
     size = int(os.environ.get("BENCH_FILE_BYTES", str(2**30)))
     finished = int(os.environ.get("BENCH_FINISHED_ITEMS", "100000"))
-    print(f"bench on {os.cpu_count()} cores", flush=True)
-    with moto_server(separate_process=True) as endpoint:
+    try:
+        install()
+    except NodeMissing as exc:
+        print(f"bench: stopped: {exc}. The bench measures the table on dynalite (npm); install Node.js 20+.")
+        return 2
+    print(f"bench on {os.cpu_count()} cores; the table on dynalite, S3/SNS/Secrets Manager on moto", flush=True)
+    with moto_server(separate_process=True) as moto, dynalite_server() as dynalite:
+        emulator_ceiling("moto server", fresh_stack(moto))
+        emulator_ceiling("dynalite", fresh_stack(moto, dynalite))
         with simulator_process(delay=DELAY) as base_url:
-            throughput = rate(endpoint, base_url, 2000, CONCURRENCY)
-            sequential = rate(endpoint, base_url, 100, 1)
-        emulator_ceiling(endpoint)
+            throughput, writes = rate(fresh_stack(moto, dynalite), base_url, 2000, CONCURRENCY)
+            sequential, _ = rate(fresh_stack(moto, dynalite), base_url, 100, 1)
         with simulator_process() as base_url:
-            small = items_read(endpoint, base_url, finished // 10, 500)
-            per_due = items_read(endpoint, base_url, finished, 500)
+            small = items_read(fresh_stack(moto, dynalite), base_url, finished // 10, 500)
+            per_due = items_read(fresh_stack(moto, dynalite), base_url, finished, 500)
         print(
             f"  items read per due request: {small:.3f} with {finished // 10} finished items, "
             f"{per_due:.3f} with {finished}",
             flush=True,
         )
-        rss = peak_rss(endpoint, size)
+        rss = peak_rss(fresh_stack(moto, dynalite), size)
     ratio_import = import_ratio()
     parsed = errorfile.measure(int(os.environ.get("BENCH_ERRORFILE_BYTES", str(100 * 2**20))))
     stray_vs_clean = float(parsed["stray_quote"]["mib_s"]) / float(parsed["clean"]["mib_s"])  # type: ignore[arg-type]
     limit = CONCURRENCY / DELAY
     print(
         f"bench: throughput={throughput:.1f}/s limit={limit:.0f}/s ratio={throughput / limit:.2f} "
-        f"speedup_vs_sequential={throughput / sequential:.1f} items_read_per_due={per_due:.3f} "
-        f"peak_rss_mb_1gib={rss:.0f} import_ratio={ratio_import:.2f} errorfile_stray_vs_clean={stray_vs_clean:.2f}"
+        f"speedup_vs_sequential={throughput / sequential:.1f} writes_per_pending_check={writes:.2f} "
+        f"items_read_per_due={per_due:.3f} peak_rss_mb_1gib={rss:.0f} import_ratio={ratio_import:.2f} "
+        f"errorfile_stray_vs_clean={stray_vs_clean:.2f}"
     )
     return 0
 

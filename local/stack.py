@@ -53,9 +53,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def aws_env(endpoint: str) -> dict[str, str]:
-    """What boto3 needs to talk to moto: the endpoint and throwaway credentials."""
+def aws_env(endpoint: str, dynamodb_endpoint: str | None = None) -> dict[str, str]:
+    """What boto3 needs to talk to moto: the endpoint and throwaway credentials. With `dynamodb_endpoint`,
+    DynamoDB alone goes there (botocore's service-specific AWS_ENDPOINT_URL_DYNAMODB)."""
     return {
+        **({"AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint} if dynamodb_endpoint else {}),
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
@@ -65,7 +67,7 @@ def aws_env(endpoint: str) -> dict[str, str]:
     }
 
 
-def _wait_listening(port: int, timeout: float = 20.0) -> None:
+def wait_listening(port: int, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -73,7 +75,7 @@ def _wait_listening(port: int, timeout: float = 20.0) -> None:
                 return
         except OSError:
             time.sleep(0.05)  # waiting for a server process to start, not timing a test
-    raise RuntimeError(f"moto server did not listen on port {port} within {timeout}s")
+    raise RuntimeError(f"no server listened on port {port} within {timeout}s")
 
 
 @contextmanager
@@ -87,7 +89,7 @@ def moto_server(separate_process: bool = False) -> Iterator[str]:
             stderr=subprocess.DEVNULL,
         )
         try:
-            _wait_listening(port)
+            wait_listening(port)
             yield f"http://127.0.0.1:{port}"
         finally:
             proc.terminate()
@@ -113,8 +115,11 @@ class LocalStack:
     topic_arn: str
     secret_id: str
     queue_url: str | None = None
+    dynamodb_endpoint: str | None = None  # the table on another emulator (dynalite); moto for the rest
 
     def client(self, service: Any) -> Any:
+        if service == "dynamodb" and self.dynamodb_endpoint:
+            return _client(self.dynamodb_endpoint, service)
         return _client(self.endpoint, service)
 
     def function_env(self, api_base_url: str, file_hosts: str = "", **overrides: str) -> dict[str, str]:
@@ -144,14 +149,15 @@ def _client(endpoint: str, service: Any) -> Any:
     )
 
 
-def create_stack(endpoint: str, api_key: str, base_url: str = "", subscribe_queue: bool = True) -> LocalStack:
-    """Create the table (sparse due index, TTL), bucket, topic, secret and an SQS subscriber."""
+def create_table(endpoint: str) -> str:
+    """The requests table with its sparse due index and TTL, ACTIVE; recreated empty if it exists.
 
-    def client(service: str) -> Any:
-        return _client(endpoint, service)
-
+    dynalite has no UpdateTimeToLive (TTL matters only in AWS) and may show a table CREATING for a moment."""
     table = LOCAL_NAMES["RequestsTable"]
-    ddb = client("dynamodb")
+    ddb = _client(endpoint, "dynamodb")
+    if table in ddb.list_tables()["TableNames"]:
+        ddb.delete_table(TableName=table)
+        _wait_for(lambda: table not in ddb.list_tables()["TableNames"], f"table {table} deleted")
     ddb.create_table(
         TableName=table,
         BillingMode="PAY_PER_REQUEST",
@@ -172,7 +178,39 @@ def create_stack(endpoint: str, api_key: str, base_url: str = "", subscribe_queu
             }
         ],
     )
-    ddb.update_time_to_live(TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"})
+    _wait_for(lambda: ddb.describe_table(TableName=table)["Table"]["TableStatus"] == "ACTIVE", f"table {table}")
+    try:
+        ddb.update_time_to_live(
+            TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
+        )
+    except ddb.exceptions.ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "UnknownOperationException":  # dynalite
+            raise
+    return table
+
+
+def _wait_for(done: Any, what: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} not ready within {timeout}s")
+        time.sleep(0.02)  # waiting for an emulator's table status, not timing a test
+
+
+def create_stack(
+    endpoint: str,
+    api_key: str,
+    base_url: str = "",
+    subscribe_queue: bool = True,
+    dynamodb_endpoint: str | None = None,
+) -> LocalStack:
+    """Create the table (sparse due index, TTL), bucket, topic, secret and an SQS subscriber; the table on
+    `dynamodb_endpoint` when given (dynalite), everything else on the moto server at `endpoint`."""
+
+    def client(service: str) -> Any:
+        return _client(endpoint, service)
+
+    table = create_table(dynamodb_endpoint or endpoint)
     bucket = LOCAL_NAMES["ArchiveBucket"]
     client("s3").create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
     topic_arn = client("sns").create_topic(Name=LOCAL_NAMES["OutcomesTopic"])["TopicArn"]
@@ -180,7 +218,7 @@ def create_stack(endpoint: str, api_key: str, base_url: str = "", subscribe_queu
     secret_arn = client("secretsmanager").create_secret(Name=LOCAL_NAMES["ApiKeySecret"], SecretString=secret_value)[
         "ARN"
     ]
-    stack = LocalStack(endpoint, table, bucket, topic_arn, secret_arn)
+    stack = LocalStack(endpoint, table, bucket, topic_arn, secret_arn, dynamodb_endpoint=dynamodb_endpoint)
     if subscribe_queue:
         stack.queue_url = subscribe(stack, f"{STACK}-subscriber", None)
     return stack

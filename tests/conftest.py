@@ -22,6 +22,7 @@ import pytest
 import requests
 
 from local.context import LambdaContext, OffsetClock
+from local.dynalite import dynalite_server, node_available
 from local.sftp_server import SftpServer
 from local.simulator import Simulator
 from local.stack import LocalStack, aws_env, create_stack, moto_server
@@ -108,6 +109,28 @@ def moto_endpoint() -> Iterator[str]:
 def stack(moto_endpoint: str) -> LocalStack:
     requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10).raise_for_status()
     return create_stack(moto_endpoint, API_KEY)
+
+
+@pytest.fixture(scope="session")
+def dynalite_endpoint() -> Iterator[str]:
+    """dynalite (npm) for the session, installed with `npm ci` on first use; the tests using it are skipped
+    without Node (CI has it)."""
+    if not node_available():
+        pytest.skip("no Node.js on this machine: the dynalite half of the store tests is skipped")
+    with dynalite_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(params=["moto", "dynalite"])
+def table_stack(request: pytest.FixtureRequest, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> LocalStack:
+    """The stack with its table on moto, then on dynalite (a second, stricter DynamoDB): for the store's tests.
+    AWS_ENDPOINT_URL_DYNAMODB points any client built from the environment at the table's emulator."""
+    requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10).raise_for_status()
+    if request.param == "moto":
+        return create_stack(moto_endpoint, API_KEY)
+    endpoint = request.getfixturevalue("dynalite_endpoint")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
+    return create_stack(moto_endpoint, API_KEY, dynamodb_endpoint=endpoint)
 
 
 @pytest.fixture

@@ -7,11 +7,13 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from profile_poller.core.classify import ApiResponse
 from profile_poller.core.model import Outcome, outcome_map
 from profile_poller.core.ports import Credentials, CredentialsError, LeaseLost, PublishError, Readable, TransportError
+from profile_poller.core.schedule import Due
 
 
 class FakeClock:
@@ -41,6 +43,8 @@ class FakeStore:
         self.items: dict[str, dict[str, Any]] = {}
         self.lock = threading.Lock()
         self.before_claim: Callable[[str], None] | None = None  # to stage races
+        self.writes = 0  # conditional writes made, failed ones included (DynamoDB charges those too)
+        self.extended: list[str] = []
 
     def put_pending(self, request_id: str, submitted_at: int, **extra: Any) -> None:
         self.items[request_id] = {
@@ -52,59 +56,67 @@ class FakeStore:
             **extra,
         }
 
-    def due_ids(self, shard: str, now: int) -> Iterator[str]:
+    def due_ids(self, shard: str, now: int) -> Iterator[Due]:
         with self.lock:
             due = sorted(
-                (i["next_check_at"], rid)
+                (Decimal(str(i["next_check_at"])), rid)
                 for rid, i in self.items.items()
                 if i.get("due_shard") == shard and i["next_check_at"] <= now
             )
-        for _, rid in due:
-            yield rid
+        for at, rid in due:
+            yield Due(rid, at)
 
-    def claim(self, request_id: str, owner: str, now: int, lease_until: int, due_by: int) -> Mapping[str, Any] | None:
+    def claim(self, due: Due, owner: str, now: int, next_check_at: Decimal, attempts: int) -> Mapping[str, Any] | None:
         if self.before_claim:
-            self.before_claim(request_id)
+            self.before_claim(due.request_id)
         with self.lock:
-            item = self.items.get(request_id)
+            self.writes += 1
+            item = self.items.get(due.request_id)
             if (
                 item is None
                 or item.get("status") != "PENDING"
-                or item["next_check_at"] > due_by
+                or item["next_check_at"] != due.next_check_at
                 or item.get("lease_until", -1) >= now
             ):
                 return None
-            item.update(lease_owner=owner, lease_until=lease_until)
+            item.update(lease_owner=owner, lease_until=next_check_at, next_check_at=next_check_at, attempts=attempts)
             item.setdefault("submitted_at", now)
             return copy.deepcopy(item)
 
     def _owned(self, request_id: str, owner: str) -> dict[str, Any]:
+        self.writes += 1
         item = self.items[request_id]
         if item.get("lease_owner") != owner:
             raise LeaseLost(request_id)
         return item
 
     def reschedule(
-        self, request_id: str, owner: str, next_check_at: int, transient_errors: int, last_error: str | None
+        self, request_id: str, owner: str, next_check_at: Decimal, transient_errors: int, last_error: str | None
     ) -> None:
         with self.lock:
             item = self._owned(request_id, owner)
             item.update(next_check_at=next_check_at, transient_errors=transient_errors)
-            item["attempts"] = item.get("attempts", 0) + 1
             if last_error is not None:
                 item["last_error"] = last_error
             item.pop("lease_owner")
             item.pop("lease_until")
 
-    def release(self, request_id: str, owner: str) -> None:
+    def release(self, request_id: str, owner: str, next_check_at: Decimal, attempts: int) -> None:
         with self.lock:
             item = self._owned(request_id, owner)
+            item.update(next_check_at=next_check_at, attempts=attempts)
             item.pop("lease_owner")
             item.pop("lease_until")
 
-    def decide(self, outcome: Outcome, owner: str) -> None:
+    def extend(self, request_id: str, owner: str, next_check_at: Decimal) -> None:
         with self.lock:
-            self._owned(outcome.request_id, owner)["settling"] = outcome_map(outcome)
+            self._owned(request_id, owner).update(next_check_at=next_check_at, lease_until=next_check_at)
+            self.extended.append(request_id)
+
+    def decide(self, outcome: Outcome, owner: str, next_check_at: Decimal) -> None:
+        with self.lock:
+            item = self._owned(outcome.request_id, owner)
+            item.update(settling=outcome_map(outcome), next_check_at=next_check_at, lease_until=next_check_at)
 
     def finish(self, outcome: Outcome, owner: str, expires_at: int) -> None:
         with self.lock:
@@ -132,10 +144,11 @@ class FakeFile:
     content_length: int | None = None
     url: str = "https://tenant.example/file"
     fail_after: int | None = None  # raise TransportError after this many bytes
+    sized: bool = True  # False: the server sends no Content-Length
     _pos: int = 0
 
     def __post_init__(self) -> None:
-        if self.content_length is None:
+        if self.content_length is None and self.sized:
             self.content_length = len(self.data)
 
     def read(self, size: int = -1, /) -> bytes:
@@ -182,7 +195,7 @@ class FakeApi:
             answer = queue.pop(0) if len(queue) > 1 else queue[0]
         if isinstance(answer, Exception):
             raise answer
-        yield FakeFile(answer.data, answer.content_length, path, answer.fail_after)
+        yield FakeFile(answer.data, answer.content_length, path, answer.fail_after, answer.sized)
 
 
 class FakeKeys:

@@ -312,7 +312,7 @@ def _check(
         if item["status"] == "PENDING" and (
             "next_check_at" not in item
             or "due_shard" not in item
-            or ("lease_owner" in item and item.get("lease_until", 0) < now - LEASE)
+            or item.get("lease_until", 0) > now + LEASE  # a lease ends at the next check: an expired one is due
         ):
             details["stuck"].append(rid)
         event_ids = {m["event_id"] for m in messages.get(rid, [])}

@@ -1,4 +1,4 @@
-"""The producer CLI against a moto server: register, show, list, and clear errors."""
+"""The producer CLI against a moto server and dynalite: register, show, list, and clear errors."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from profile_poller.entry.cli import main
 
 
 @pytest.fixture(autouse=True)
-def table(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TABLE_NAME", stack.table)
+def table(table_stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TABLE_NAME", table_stack.table)
 
 
 def test_register_show_and_list(capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, replace
 from typing import Any
@@ -48,6 +49,10 @@ class World:
         for rid in ids:
             self.store.put_pending(rid, int(self.clock()) - age, **extra)
 
+    def until_due(self, rid: str) -> None:
+        """Move the clock to the first second at which the request is due again."""
+        self.clock.advance(math.ceil(self.store.items[rid]["next_check_at"]) - self.clock())
+
     def status(self, rid: str) -> str:
         return str(self.store.items[rid]["status"])
 
@@ -60,19 +65,52 @@ def world() -> World:
     return World(FakeClock(), FakeStore(), FakeApi(), FakeKeys("key-1"), FakeArchive(), FakeNotifier())
 
 
-def test_still_pending_request_is_rescheduled_with_backoff_and_lease_dropped(world: World) -> None:
+def test_still_pending_request_costs_one_write_and_is_due_again_after_the_backoff(world: World) -> None:
     # Given a request the API has not finished
     world.register("r1")
     world.api.answers["r1"] = [PENDING]
     # When a sweep runs
     summary = world.sweep()
-    # Then it stays pending, unleased, due again within the backoff window, with one attempt counted
+    # Then the claim alone scheduled the next check within the backoff window, counted the attempt and holds the
+    # request exactly until then: one write, nothing published
     item = world.store.items["r1"]
-    assert summary["still_pending"] == 1
-    assert item["status"] == "PENDING" and "lease_owner" not in item
-    assert world.clock() <= item["next_check_at"] <= world.clock() + BASE.backoff_base_seconds * 2
-    assert item["attempts"] == 1 and item["transient_errors"] == 0
+    assert summary["still_pending"] == 1 and world.store.writes == 1
+    assert item["status"] == "PENDING" and item["attempts"] == 1 and item.get("transient_errors", 0) == 0
+    now = world.clock()
+    assert now < item["next_check_at"] <= now + BASE.backoff_base_seconds * 2
+    assert item["lease_until"] == item["next_check_at"]
     assert world.notifier.published == []
+    # And no sweep asks again before the next check; the first one after it does, and counts attempt 2
+    assert world.sweep(owner="owner-2")["due_seen"] == 0
+    world.until_due("r1")
+    again = world.sweep(owner="owner-3")
+    assert again["still_pending"] == 1 and world.store.items["r1"]["attempts"] == 2
+    assert [rid for rid, _ in world.api.asked] == ["r1", "r1"]
+
+
+def test_a_sweep_that_dies_after_its_claim_gives_the_request_back_at_its_next_check(world: World) -> None:
+    world.register("r1")
+
+    def die(request_id: str, credentials: object) -> Any:
+        raise KeyboardInterrupt  # the worker dying mid-request: nothing in the sweep catches it, nothing is written
+
+    world.api.query = die  # type: ignore[method-assign]
+    world.sweep()
+    world.api = FakeApi(answers={"r1": [json_response(200, '{"update-count": 2}')]})
+    world.until_due("r1")
+    assert world.sweep(owner="owner-2")["completed"] == 1
+    assert world.published("r1")[0].attempts == 2  # the dead sweep's call is counted too
+
+
+def test_a_check_that_stays_pending_after_transient_errors_resets_the_count(world: World) -> None:
+    world.register("r1")
+    world.api.answers["r1"] = [json_response(500, "{}"), PENDING]
+    world.sweep()
+    assert world.store.items["r1"]["transient_errors"] == 1
+    world.until_due("r1")
+    writes = world.store.writes
+    world.sweep(owner="owner-2")
+    assert world.store.items["r1"]["transient_errors"] == 0 and world.store.writes == writes + 2
 
 
 def test_finished_update_archives_error_file_counts_codes_and_publishes_before_transition(world: World) -> None:
@@ -161,7 +199,7 @@ def test_throttle_stops_asking_without_sleeping_and_honours_retry_after(world: W
     world.api.answers["r0"] = [json_response(429, '{"code": 429}', {"Retry-After": "120"})]
     summary = world.sweep(concurrency=1)
     assert summary["throttled"] == 1 and summary["stopped"] == "throttled by the API (429)"
-    assert world.store.items["r0"]["next_check_at"] == int(world.clock()) + 120
+    assert int(world.store.items["r0"]["next_check_at"]) == int(world.clock()) + 120
     asked = {rid for rid, _ in world.api.asked}
     assert asked == {"r0"}  # nobody else was asked in this sweep
     untouched = [i for rid, i in world.store.items.items() if rid != "r0"]
@@ -356,6 +394,7 @@ def test_publish_failure_keeps_the_request_pending_and_it_is_published_later(wor
     world.notifier.fail_next = 1
     summary = world.sweep()
     assert summary["publish_failures"] == 1 and world.status("r1") == "PENDING"
+    world.until_due("r1")
     world.sweep()
     assert world.status("r1") == "COMPLETED" and len(world.published("r1")) == 1
 
@@ -423,3 +462,33 @@ def test_a_failing_table_stops_the_sweep_as_systemic(world: World) -> None:
     summary = world.sweep(concurrency=1)
     assert summary["systemic"] >= 1 and "table could not be written" in summary["stopped"]
     assert summary["claimed"] == 0 and world.api.asked == []
+
+
+def test_a_long_copy_of_a_large_file_keeps_the_request_from_other_sweeps(world: World) -> None:
+    # Given a finished request whose file comes without a size (so it may be large) and takes ten minutes to copy
+    world.register("r1")
+    world.api.answers["r1"] = [json_response(200, '{"error-file": "/files/e.csv", "update-count": 1}')]
+    world.api.files["/files/e.csv"] = [FakeFile(ERRORS, sized=False)]
+    rival: dict[str, Any] = {}
+    put = world.archive.put
+
+    def slow_put(key: str, body: Any, metadata: Any) -> str:
+        if not rival:
+            world.clock.advance(600)  # far past the claim's hold (the next check)
+            rival.update(world.sweep(owner="rival"))
+        return put(key, body, metadata)
+
+    world.archive.put = slow_put  # type: ignore[method-assign]
+    # When a sweep copies it while another sweep runs
+    summary = world.sweep()
+    # Then the lease was extended before the copy: the rival found nothing to claim, and one outcome went out
+    assert world.store.extended == ["r1"]
+    assert rival["claimed"] == 0 and summary["completed"] == 1 and len(world.published("r1")) == 1
+
+
+def test_a_small_sized_file_is_copied_without_extending_the_lease(world: World) -> None:
+    world.register("r1")
+    world.api.answers["r1"] = [json_response(200, '{"error-file": "/files/e.csv", "update-count": 1}')]
+    world.api.files["/files/e.csv"] = [FakeFile(ERRORS)]
+    assert world.sweep()["completed"] == 1
+    assert world.store.extended == [] and world.store.writes == 3  # claim, decide, terminal write

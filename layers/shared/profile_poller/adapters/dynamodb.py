@@ -12,6 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ..core.log import logger
 from ..core.model import Outcome, Status, outcome_map
 from ..core.ports import ItemRejected, LeaseLost, StoreError
+from ..core.schedule import Due
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -72,7 +73,7 @@ class DynamoRequestStore:
         self._table = table_name
         self._page_size = page_size
 
-    def due_ids(self, shard: str, now: int) -> Iterator[str]:
+    def due_ids(self, shard: str, now: int) -> Iterator[Due]:
         start: dict[str, Any] | None = None
         while True:
             kwargs: dict[str, Any] = {
@@ -90,29 +91,32 @@ class DynamoRequestStore:
                 raise StoreError(f"querying the due index failed: {exc}") from exc
             for item in page.get("Items", []):
                 request_id = item.get("request_id", {}).get("S")
-                if request_id is not None:
-                    yield request_id
+                check = item.get("next_check_at", {}).get("N")
+                if request_id is not None and check is not None:
+                    yield Due(request_id, Decimal(check))
             start = page.get("LastEvaluatedKey")
             if not start:
                 return
 
-    def claim(self, request_id: str, owner: str, now: int, lease_until: int, due_by: int) -> Mapping[str, Any] | None:
+    def claim(self, due: Due, owner: str, now: int, next_check_at: Decimal, attempts: int) -> Mapping[str, Any] | None:
+        request_id = due.request_id
         try:
             answer = self._client.update_item(
                 TableName=self._table,
                 Key=to_dynamo({"request_id": request_id}),
-                UpdateExpression="SET lease_owner = :owner, lease_until = :until, #status = :pending, "
-                "submitted_at = if_not_exists(submitted_at, :now)",
+                UpdateExpression="SET lease_owner = :owner, lease_until = :next, next_check_at = :next, "
+                "attempts = :attempts, #status = :pending, submitted_at = if_not_exists(submitted_at, :now)",
                 # a hand-written item without a status is taken as pending: it is in the due index, so that was meant
                 ConditionExpression="(#status = :pending OR attribute_not_exists(#status)) "
-                "AND next_check_at <= :due_by AND (attribute_not_exists(lease_until) OR lease_until < :now)",
+                "AND next_check_at = :seen AND (attribute_not_exists(lease_until) OR lease_until < :now)",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues=to_dynamo(
                     {
                         ":owner": owner,
-                        ":until": lease_until,
+                        ":next": next_check_at,
+                        ":attempts": attempts,
                         ":now": now,
-                        ":due_by": due_by,
+                        ":seen": due.next_check_at,
                         ":pending": Status.PENDING.value,
                     }
                 ),
@@ -157,22 +161,36 @@ class DynamoRequestStore:
         )
 
     def reschedule(
-        self, request_id: str, owner: str, next_check_at: int, transient_errors: int, last_error: str | None
+        self, request_id: str, owner: str, next_check_at: Decimal, transient_errors: int, last_error: str | None
     ) -> None:
-        values: dict[str, Any] = {":next": next_check_at, ":errors": transient_errors, ":one": 1, ":zero": 0}
-        update = (
-            "SET next_check_at = :next, transient_errors = :errors, attempts = if_not_exists(attempts, :zero) + :one"
-        )
+        values: dict[str, Any] = {":next": next_check_at, ":errors": transient_errors}
+        update = "SET next_check_at = :next, transient_errors = :errors"
         if last_error is not None:
             update += ", last_error = :last"
             values[":last"] = last_error[:500]
         self._guarded_update(request_id, owner, update + " REMOVE lease_owner, lease_until", values)
 
-    def release(self, request_id: str, owner: str) -> None:
-        self._guarded_update(request_id, owner, "REMOVE lease_owner, lease_until", {})
+    def release(self, request_id: str, owner: str, next_check_at: Decimal, attempts: int) -> None:
+        values: dict[str, Any] = {":next": next_check_at}
+        if attempts > 0:
+            values[":attempts"] = attempts
+            update = "SET next_check_at = :next, attempts = :attempts REMOVE lease_owner, lease_until"
+        else:  # never asked: as the producer wrote it
+            update = "SET next_check_at = :next REMOVE attempts, lease_owner, lease_until"
+        self._guarded_update(request_id, owner, update, values)
 
-    def decide(self, outcome: Outcome, owner: str) -> None:
-        self._guarded_update(outcome.request_id, owner, "SET settling = :outcome", {":outcome": outcome_map(outcome)})
+    def extend(self, request_id: str, owner: str, next_check_at: Decimal) -> None:
+        self._guarded_update(
+            request_id, owner, "SET next_check_at = :next, lease_until = :next", {":next": next_check_at}
+        )
+
+    def decide(self, outcome: Outcome, owner: str, next_check_at: Decimal) -> None:
+        self._guarded_update(
+            outcome.request_id,
+            owner,
+            "SET settling = :outcome, next_check_at = :next, lease_until = :next",
+            {":outcome": outcome_map(outcome), ":next": next_check_at},
+        )
 
     def finish(self, outcome: Outcome, owner: str, expires_at: int) -> None:
         values = {

@@ -8,6 +8,7 @@ unsettled (a transient failure the sweep retries, or gives up on after its bound
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 
@@ -111,9 +112,16 @@ class FileCopier:
             raise FileRefused("SFTP files are not enabled in this runtime")
         return self._sftp.open_file(route.host, route.port, route.path, credentials.sftp)
 
-    def copy(self, request: PendingRequest, answer: Finished, credentials: Credentials) -> Copied:
+    def copy(
+        self,
+        request: PendingRequest,
+        answer: Finished,
+        credentials: Credentials,
+        before_copy: Callable[[int | None], None] | None = None,
+    ) -> Copied:
         """Settles each file; SourceLoginRefused (systemic) propagates. An archive failure (StoreError from the
-        archive) leaves the file unsettled as ArchiveFailed, retried like any transient failure."""
+        archive) leaves the file unsettled as ArchiveFailed, retried like any transient failure. Whatever
+        `before_copy(content_length)` raises propagates (called once a file is open, before its bytes stream)."""
         files: list[StoredFile] = []
         unsettled: list[Unsettled] = []
         errors: ErrorSummary | None = None
@@ -122,7 +130,7 @@ class FileCopier:
                 continue
             parser = ErrorFileParser() if role == "error-file" else None
             try:
-                files.append(self._copy_one(request, role, path, parser, credentials))
+                files.append(self._copy_one(request, role, path, parser, credentials, before_copy=before_copy))
             except TransportError as exc:
                 unsettled.append(Unsettled(role, path, exc))
                 continue
@@ -138,7 +146,14 @@ class FileCopier:
         return Copied(tuple(files), errors, tuple(unsettled))
 
     def _copy_one(
-        self, request: PendingRequest, role: str, path: str, parser: ErrorFileParser | None, credentials: Credentials
+        self,
+        request: PendingRequest,
+        role: str,
+        path: str,
+        parser: ErrorFileParser | None,
+        credentials: Credentials,
+        *,
+        before_copy: Callable[[int | None], None] | None,
     ) -> StoredFile:
         key = archive_key(self._prefix, request.request_id, request.submitted_at, role, path)
         metadata = {"request-id": request.request_id, "role": role, "source": path}
@@ -148,6 +163,8 @@ class FileCopier:
             else self._gate.open(lambda: self._open(path, credentials))
         )
         with opened as remote:
+            if before_copy is not None:
+                before_copy(remote.content_length)
             reader = MeteredReader(remote, self._max_bytes, parser.feed if parser else None)
             uri = self._archive.put(key, reader, metadata)
         self._archive.stamp(key, {**metadata, "sha256": reader.sha256, "bytes": str(reader.bytes_read)})

@@ -6,10 +6,12 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 
 from .log import logger
 from .model import Outcome, Status
 from .ports import ItemRejected, LeaseLost, Notifier, PublishError, RequestStore, StoreError
+from .schedule import check_at
 
 SNS_BATCH = 10  # PublishBatch takes at most ten entries
 
@@ -86,7 +88,7 @@ class OutcomeBatch:
         self._ready: list[Outcome] = []
         self._lock = threading.Lock()
 
-    def decide(self, outcome: Outcome) -> None:
+    def decide(self, outcome: Outcome, next_check_at: Decimal) -> None:
         """Record the decided outcome on the item (before publishing: a retry publishes exactly this), then queue it.
 
         An outcome the table refuses for this item (ItemRejected: the item would pass 400 KB) is recorded and sent
@@ -94,14 +96,14 @@ class OutcomeBatch:
         which counts an error for this request alone.
         """
         try:
-            self._store.decide(outcome, self._owner)
+            self._store.decide(outcome, self._owner, next_check_at)
         except ItemRejected as exc:
             logger.error(
                 "the table refused the outcome; recorded without error details",
                 extra={"request_id": outcome.request_id[:128], "reason": str(exc)},
             )
             outcome = without_details(outcome, str(exc))
-            self._store.decide(outcome, self._owner)
+            self._store.decide(outcome, self._owner, next_check_at)
         self.add(outcome)
 
     def add(self, outcome: Outcome) -> None:
@@ -132,7 +134,9 @@ class OutcomeBatch:
             try:
                 if outcome.event_id in failed:
                     self._summary.add("publish_failures")
-                    self._store.release(rid, self._owner)
+                    # due again after the decision's second (attempts >= 1), so the next sweep publishes it again
+                    later = check_at(outcome.finished_at, outcome.attempts)
+                    self._store.release(rid, self._owner, later, outcome.attempts)
                     continue
                 self._finish(outcome)
             except LeaseLost:

@@ -8,10 +8,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Protocol
 
 from .classify import ApiResponse
 from .model import Outcome
+from .schedule import Due
 
 
 class LeaseLost(Exception):
@@ -127,32 +129,45 @@ class RemoteFile(Readable, Protocol):
 
 
 class RequestStore(Protocol):
-    def due_ids(self, shard: str, now: int) -> Iterator[str]:
-        """Ids due in one shard, page by page, oldest next_check_at first."""
+    """The requests table. Every write but the claim is conditional on owning the lease (LeaseLost otherwise).
+
+    A lease ends at `lease_until`, which is always the item's `next_check_at`: the claim holds a request until
+    its next check, so a sweep that dies, or an answer of "still processing", needs no write to give it back.
+    """
+
+    def due_ids(self, shard: str, now: int) -> Iterator[Due]:
+        """The due entries of one shard, page by page, oldest next_check_at first."""
         ...
 
-    def claim(self, request_id: str, owner: str, now: int, lease_until: int, due_by: int) -> Mapping[str, Any] | None:
-        """Take the lease if the item is PENDING, due by `due_by` (the sweep's start: an item rescheduled during
-        this sweep is not asked twice) and unleased at `now`; None when another invocation won."""
+    def claim(self, due: Due, owner: str, now: int, next_check_at: Decimal, attempts: int) -> Mapping[str, Any] | None:
+        """The one write of a pending check: take the lease until `next_check_at`, schedule the next check there
+        and count the attempt, if the item is PENDING, still at the `next_check_at` the sweep read (so an item
+        rescheduled during this sweep is not asked twice) and unleased at `now`; None when another invocation
+        won. Returns the item as written."""
         ...
 
     def reschedule(
         self,
         request_id: str,
         owner: str,
-        next_check_at: int,
+        next_check_at: Decimal,
         transient_errors: int,
         last_error: str | None,
     ) -> None:
-        """Count an attempt, set the next check and drop the lease (conditional on owning it)."""
+        """Set the next check and the transient error count, and drop the lease."""
         ...
 
-    def release(self, request_id: str, owner: str) -> None:
-        """Drop the lease without counting an attempt (not started, or stopped before asking)."""
+    def release(self, request_id: str, owner: str, next_check_at: Decimal, attempts: int) -> None:
+        """Undo a claim that asked nothing: due again at `next_check_at`, the attempt not counted, no lease."""
         ...
 
-    def decide(self, outcome: Outcome, owner: str) -> None:
-        """Record the terminal outcome before it is published, so a retry publishes the same one."""
+    def extend(self, request_id: str, owner: str, next_check_at: Decimal) -> None:
+        """Hold the lease (and put the next check) until `next_check_at`: before work longer than a check."""
+        ...
+
+    def decide(self, outcome: Outcome, owner: str, next_check_at: Decimal) -> None:
+        """Record the terminal outcome before it is published, so a retry publishes the same one; the lease
+        is held until `next_check_at`."""
         ...
 
     def finish(self, outcome: Outcome, owner: str, expires_at: int) -> None:

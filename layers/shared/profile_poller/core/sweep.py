@@ -1,4 +1,8 @@
-"""One bounded sweep over the due requests (DESIGN §2). Knows only ports: no boto3, no requests."""
+"""One bounded sweep over the due requests (DESIGN §2). Knows only ports: no boto3, no requests.
+
+CONCURRENCY status calls are in flight at once; claims run ahead of them on as many threads again, so a
+worker that gets its answer finds the next request already claimed.
+"""
 
 from __future__ import annotations
 
@@ -7,26 +11,17 @@ import random
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field
 
-from .classify import Failed, Finished, KeyRejected, Pending, Systemic, Throttled, Transient, Verdict, classify
-from .completion import completed_fields, retry_reason
+from .asking import Asker
 from .copier import FileCopier
 from .copygate import CopyClock, CopyGate
 from .log import logger
-from .model import (
-    InvalidRequestId,
-    Outcome,
-    PendingRequest,
-    Status,
-    validate_request_id,
-)
+from .model import InvalidRequestId, PendingRequest, Status, validate_request_id
 from .outcomes import OutcomeBatch, SweepSummary
 from .pacing import RateLimiter, backoff_seconds
 from .ports import (
     Archive,
-    Credentials,
     CredentialsError,
     ItemRejected,
     KeySource,
@@ -34,12 +29,12 @@ from .ports import (
     Notifier,
     RequestStore,
     SftpSource,
-    SourceLoginRefused,
     StatusApi,
     StoreError,
-    TransportError,
 )
+from .schedule import Due, check_at
 from .settings import Settings
+from .settle import Claimed, Settler, TableFailed
 from .shards import shards_to_read
 
 
@@ -72,7 +67,7 @@ class Sweep:
         self._remaining_ms = remaining_ms
         self._limiter = RateLimiter(settings.rate_limit_per_second, deps.clock, deps.sleep)
         self.summary = SweepSummary()
-        self._copier = FileCopier(
+        copier = FileCopier(
             deps.api,
             deps.archive,
             settings.archive_prefix,
@@ -86,19 +81,31 @@ class Sweep:
                 on_cut=lambda: self.summary.add("copies_out_of_time"),
             ),
         )
+        self._asker = Asker(deps.api, deps.keys, deps.clock)
         self._batch = OutcomeBatch(deps.store, deps.notifier, owner, self.summary, self._expires_at)
+        self._settler = Settler(
+            settings,
+            deps.store,
+            owner,
+            summary=self.summary,
+            batch=self._batch,
+            copier=copier,
+            clock=deps.clock,
+            stop=self._stop,
+            rotate=self._asker.rotate,
+        )
+        self._asking = threading.BoundedSemaphore(settings.concurrency)  # status calls (and settling) at once
         self._stop_reason: str | None = None
         self._lock = threading.Lock()
-        self._refreshed = False
-        self._started_at = 0
 
     # -- driving -------------------------------------------------------------------------------
 
     def run(self) -> SweepSummary:
-        now = self._started_at = int(self._d.clock())
-        slots = threading.BoundedSemaphore(self._s.concurrency)
+        now = int(self._d.clock())
+        workers = 2 * self._s.concurrency  # half of them claiming ahead of the status calls
+        slots = threading.BoundedSemaphore(workers)
         try:
-            with ThreadPoolExecutor(self._s.concurrency, thread_name_prefix="sweep") as pool:
+            with ThreadPoolExecutor(workers, thread_name_prefix="sweep") as pool:
                 for shard, orphaned in shards_to_read(self._s.due_shards):
                     if not self._feed_shard(shard, now, pool, slots, orphaned):
                         break
@@ -113,14 +120,14 @@ class Sweep:
         self, shard: str, now: int, pool: ThreadPoolExecutor, slots: threading.Semaphore, orphaned: bool
     ) -> bool:
         try:
-            for request_id in self._d.store.due_ids(shard, now):
+            for due in self._d.store.due_ids(shard, now):
                 if self._stopping():
                     return False
                 slots.acquire()
                 self.summary.add("due_seen")
                 if orphaned:  # filed under a shard a lowered DUE_SHARDS dropped: drained here (core/shards.py)
                     self.summary.add("orphaned_due")
-                pool.submit(self._guarded, request_id, slots)
+                pool.submit(self._guarded, due, slots)
         except StoreError as exc:
             self.summary.add("systemic")
             self._stop(f"the table could not be read: {exc}", systemic=True)
@@ -142,9 +149,10 @@ class Sweep:
                 log = logger.error if systemic else logger.warning
                 log("sweep stops asking", extra={"reason": reason})
 
-    def _guarded(self, request_id: str, slots: threading.Semaphore) -> None:
+    def _guarded(self, due: Due, slots: threading.Semaphore) -> None:
+        request_id = due.request_id
         try:
-            self._process(request_id)
+            self._process(due)
         except LeaseLost:
             self.summary.add("leases_lost")
             logger.warning(
@@ -157,7 +165,7 @@ class Sweep:
                 "the table refused a write for this request; its lease expires and it is tried again",
                 extra={"request_id": request_id[:128], "reason": str(exc)},
             )
-        except StoreError as exc:  # the table is failing: asking more would only pile up leases
+        except (StoreError, TableFailed) as exc:  # the table is failing: asking more would only pile up leases
             self.summary.add("systemic")
             self._stop(f"the table could not be written: {exc}", systemic=True)
         except Exception:
@@ -171,12 +179,15 @@ class Sweep:
 
     # -- one request ---------------------------------------------------------------------------
 
-    def _process(self, request_id: str) -> None:
+    def _process(self, due: Due) -> None:
         if self._stopping():
             self.summary.add("not_started")
             return
         now = int(self._d.clock())
-        item = self._d.store.claim(request_id, self._owner, now, now + self._s.lease_seconds, self._started_at)
+        # the claim schedules the next check and counts the attempt: "still processing" writes nothing more
+        attempts = due.attempts + 1
+        lease_until = check_at(now + max(self._settler.hold, math.ceil(self._backoff(due.attempts))), attempts)
+        item = self._d.store.claim(due, self._owner, now, lease_until, attempts)
         if item is None:
             self.summary.add("lost_races")
             return
@@ -185,175 +196,38 @@ class Sweep:
         if request.settling is not None:  # an earlier sweep decided and died: publish the same outcome again
             self._batch.add(request.settling)
             return
+        claimed = Claimed(request, due, lease_until)
         self.summary.note_age(now - request.age_from)
         try:
             validate_request_id(request.request_id)
         except InvalidRequestId as exc:
-            logger.error("invalid request-id; never sent to the API", extra={"request_id": request_id[:128]})
-            self._finish(request, Status.FAILED, reason=str(exc))
+            logger.error("invalid request-id; never sent to the API", extra={"request_id": due.request_id[:128]})
+            self._settler.finish(claimed, Status.FAILED, reason=str(exc))
             return
+        with self._asking:
+            self._ask_and_settle(claimed)
+
+    def _ask_and_settle(self, claimed: Claimed) -> None:
         if self._stopping():
-            self._d.store.release(request.request_id, self._owner)
+            self._settler.release(claimed)
             self.summary.add("not_started")
             return
         self._limiter.acquire()
-        asked = self._ask(request)
-        if asked is None:
-            self._d.store.release(request.request_id, self._owner)
-            self.summary.add("not_started")
-            return
-        verdict, credentials = asked
-        self._act(request, verdict, credentials)
-
-    def _ask(self, request: PendingRequest) -> tuple[Verdict, Credentials] | None:
         try:
-            credentials = self._d.keys.current()
+            verdict, credentials = self._asker.ask(claimed.request.request_id)
         except CredentialsError as exc:
             self._stop(f"API key unavailable: {exc}", systemic=True)
             self.summary.add("systemic")
-            return None
-        for _ in range(2):
-            try:
-                response = self._d.api.query(request.request_id, credentials)
-            except TransportError as exc:
-                return Transient(str(exc)), credentials
-            verdict = classify(response, self._d.clock())
-            if not isinstance(verdict, KeyRejected):
-                return verdict, credentials
-            fresh = self._rotate(credentials)
-            if fresh is None:
-                return Systemic("498", verdict.reason), credentials
-            credentials = fresh
-        return Systemic("498", "the re-read key was rejected too"), credentials
-
-    def _rotate(self, rejected: Credentials) -> Credentials | None:
-        """One re-read of the secret per sweep; threads that hit 498 together share it."""
-        with self._lock:
-            try:
-                current = self._d.keys.current()
-                if current != rejected:
-                    return current
-                if self._refreshed:
-                    return None
-                self._refreshed = True
-                fresh = self._d.keys.refresh(rejected)
-            except CredentialsError:
-                return None
-        logger.info("API key rejected; re-read the secret", extra={"key_changed": fresh != rejected})
-        return fresh if fresh != rejected else None
-
-    def _act(self, request: PendingRequest, verdict: Verdict, credentials: Credentials) -> None:
-        rid = request.request_id
-        match verdict:
-            case Pending():
-                self.summary.add("still_pending")
-                self._retry_later(request, transient=None)
-            case Transient(reason):
-                self.summary.add("transient_errors")
-                logger.warning("transient error", extra={"request_id": rid, "reason": reason})
-                self._retry_later(request, transient=reason)
-            case Throttled(retry_after):
-                self.summary.add("throttled")
-                self._stop("throttled by the API (429)")
-                # a Retry-After of years (or a date in 2100) is clamped: never park a request past the backoff cap
-                delay = (
-                    min(retry_after, self._s.backoff_max_seconds) if retry_after is not None else self._backoff(request)
-                )
-                self._d.store.reschedule(
-                    rid, self._owner, self._later(delay), request.transient_errors, "throttled (429)"
-                )
-            case Systemic(code, reason):
-                self.summary.add("systemic")
-                self._stop(f"systemic API failure {code}: {reason}", systemic=True)
-                self._d.store.release(rid, self._owner)
-            case Failed(code, description):
-                self._finish(
-                    request,
-                    Status.FAILED,
-                    api_code=code,
-                    api_description=description,
-                    reason=f"the API answered code {code}",
-                )
-            case Finished():
-                self._complete(request, verdict, credentials)
-            case KeyRejected(reason):  # _ask turns these into Systemic; kept for exhaustiveness
-                self._d.store.release(rid, self._owner)
-                self._stop(reason, systemic=True)
-
-    def _retry_later(self, request: PendingRequest, transient: str | None) -> None:
-        now = self._now()
-        errors = request.transient_errors + 1 if transient is not None else 0
-        if transient is not None and errors >= self._s.max_transient_errors:
-            self._finish(request, Status.FAILED, reason=f"{errors} transient errors in a row; last: {transient}")
-        elif now - request.age_from >= self._s.max_age_seconds:
-            self._finish(
-                request, Status.EXPIRED, reason=f"no final answer within MAX_AGE_SECONDS={self._s.max_age_seconds}"
-            )
-        else:
-            self._d.store.reschedule(
-                request.request_id, self._owner, self._later(self._backoff(request)), errors, transient
-            )
-
-    def _complete(
-        self, request: PendingRequest, answer: Finished, credentials: Credentials, again: bool = False
-    ) -> None:
-        rid = request.request_id
-        try:
-            copied = self._copier.copy(request, answer, credentials)
-        except SourceLoginRefused as exc:  # like a 498: re-read the secret once (a rotated SFTP key), then systemic
-            fresh = None if again else self._rotate(credentials)
-            if fresh is not None:
-                self._complete(request, answer, fresh, again=True)
-                return
-            self.summary.add("systemic")
-            self._stop(f"the file source refused the login: {exc}", systemic=True)
-            self._d.store.release(rid, self._owner)
+            self._settler.release(claimed)
+            self.summary.add("not_started")
             return
-        self.summary.add("archive_failures", copied.archive_failures)
-        retry = retry_reason(copied, request, self._now(), self._s)
-        if retry is not None:
-            self.summary.add("transient_errors")
-            logger.warning("file copy failed; retried later", extra={"request_id": rid, "reason": retry})
-            self._d.store.reschedule(
-                rid, self._owner, self._later(self._backoff(request)), request.transient_errors + 1, retry
-            )
-            return
-        copied = copied.given_up()
-        self.summary.add("bytes_archived", sum(f.bytes or 0 for f in copied.files))
-        self.summary.add("files_archived", sum(1 for f in copied.files if f.archived))
-        self._finish(request, Status.COMPLETED, **completed_fields(request, answer, copied))
-
-    def _finish(self, request: PendingRequest, status: Status, **fields: Any) -> None:
-        """Decide the terminal outcome (fields: any of Outcome's optional ones), record it, queue it for publishing."""
-        outcome = replace(
-            Outcome(
-                request_id=request.request_id,
-                status=status,
-                kind=request.kind,
-                submitted_at=request.submitted_at,
-                finished_at=self._now(),
-                attempts=request.attempts + 1,
-                correlation=request.correlation,
-                retry=request.retries,
-            ),
-            **fields,
-        )
-        self._batch.decide(outcome)  # recorded before publishing: a retry publishes exactly this
+        self._settler.act(claimed, verdict, credentials)
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _now(self) -> int:
-        return int(self._d.clock())
-
-    def _backoff(self, request: PendingRequest) -> float:
+    def _backoff(self, attempts: int) -> float:
         with self._lock:  # random.Random is not safe to share across threads
-            return backoff_seconds(
-                request.attempts, self._s.backoff_base_seconds, self._s.backoff_max_seconds, self._d.rng
-            )
-
-    def _later(self, delay: float) -> int:
-        """At least a second ahead: a rescheduled item must leave this sweep's due range (next_check_at <= start)."""
-        return self._now() + max(1, math.ceil(delay))
+            return backoff_seconds(attempts, self._s.backoff_base_seconds, self._s.backoff_max_seconds, self._d.rng)
 
     def _expires_at(self, finished_at: int) -> int:
         return finished_at + self._s.retention_days * 86_400
