@@ -105,6 +105,8 @@ class FakeStore:
         with self.lock:
             item = self._owned(request_id, owner)
             item.update(next_check_at=next_check_at, attempts=attempts)
+            if not attempts:  # never asked: as the producer wrote it (as DynamoRequestStore does)
+                item.pop("attempts")
             item.pop("lease_owner")
             item.pop("lease_until")
 
