@@ -6,6 +6,7 @@ import inspect
 import random
 import re
 from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from profile_poller.core.message import build_message, subject
 from profile_poller.core.model import ErrorRow, Kind, Outcome, PendingRequest, Status, outcome_from_map, outcome_map
 from profile_poller.core.pacing import backoff_seconds
 from profile_poller.core.ports import ItemRejected
+from profile_poller.core.schedule import Due
 from profile_poller.core.sweep import Sweep, SweepDeps
 from profile_poller.entry import config
 from profile_poller.entry.config import ConfigError, Settings, check_lease, load_settings
@@ -150,10 +152,10 @@ def test_subjects_are_printable_ascii() -> None:
 class RefusingStore(FakeStore):
     """A table that refuses every write to one item (DynamoDB's ValidationException, as the adapter maps it)."""
 
-    def claim(self, request_id: str, owner: str, now: int, lease_until: int, due_by: int) -> Any:
-        if request_id == "refused":
+    def claim(self, due: Due, owner: str, now: int, next_check_at: Decimal, attempts: int) -> Any:
+        if due.request_id == "refused":
             raise ItemRejected("the table refused the write for refused: Item size has exceeded the maximum")
-        return super().claim(request_id, owner, now, lease_until, due_by)
+        return super().claim(due, owner, now, next_check_at, attempts)
 
 
 def test_a_write_refused_for_one_item_never_stops_the_sweep() -> None:
