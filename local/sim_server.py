@@ -1,4 +1,4 @@
-"""The simulator as its own process (benchmarks): `python -m local.sim_server --delay 0.1 --big ID:BYTES`."""
+"""The simulator as its own process (benchmarks): `python -m local.sim_server --delay 0.1 --big ID:BYTES ...`."""
 
 from __future__ import annotations
 
@@ -33,14 +33,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--key", default="sim-key")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds before each status answer")
-    parser.add_argument("--big", metavar="REQUEST_ID:BYTES", help="script REQUEST_ID to finish with an error file")
+    parser.add_argument(
+        "--big",
+        metavar="REQUEST_ID:BYTES",
+        action="append",
+        default=[],
+        help="script REQUEST_ID to finish with an error file of BYTES (repeatable)",
+    )
     args = parser.parse_args()
     sim = Simulator(valid_keys={args.key}).start()
     sim.delay_seconds = args.delay
-    if args.big:
-        request_id, size = args.big.split(":")
-        sim.add_file("big.csv", repeated_rows(int(size)))
-        sim.script(request_id, Step.done_update(1, sim.api_file_path("big.csv")))
+    for big in args.big:
+        request_id, size = big.split(":")
+        sim.add_file(f"{request_id}.csv", repeated_rows(int(size)))
+        sim.script(request_id, Step.done_update(1, sim.api_file_path(f"{request_id}.csv")))
     print(sim.base_url, sim.file_host_url, flush=True)
     threading.Event().wait() if sys.stdin is None else sys.stdin.read()  # until killed or stdin closes
     sim.stop()
