@@ -186,3 +186,17 @@ def test_a_subject_of_exactly_100_characters_is_kept_and_a_longer_one_cut_with_a
     longer = replace(exact, request_id=exact.request_id + "y")
     assert subject(longer) == (prefix + "x" * 100)[:97] + "..."
     assert subject(replace(exact, request_id="a\tbé")) == prefix + "a?b?"  # SNS takes printable ASCII only
+
+
+def test_stored_files_are_read_back_leniently() -> None:
+    files = {
+        "error-file": {"source": "/e.csv", "archived": False, "s3_uri": "s3://b/k"},  # said not archived: not
+        "file": {"source": "/f.json", "s3_uri": "s3://b/f", "bytes": 3},  # no sha256 recorded
+    }
+    again = outcome_from_map("r1", {"status": "COMPLETED", "files": files})
+    assert again.files == (
+        StoredFile.not_archived("error-file", "/e.csv", "not archived"),
+        StoredFile("file", "/f.json", "s3://b/f", 3, ""),
+    )
+    kept = outcome_from_map("r1", {"status": "COMPLETED", "files": {"file": {"s3_uri": None, "reason": "too big"}}})
+    assert kept.files == (StoredFile.not_archived("file", "", "too big"),)

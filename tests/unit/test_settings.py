@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from profile_poller.core.settings import check_base_url
-from profile_poller.entry.config import ConfigError, Settings, load_due_shards, load_settings, load_table_name
+from profile_poller.core.settings import MAX_ARCHIVE_BYTES, check_base_url
+from profile_poller.core.shards import MAX_DUE_SHARDS
+from profile_poller.entry.config import (
+    ConfigError,
+    RegisterSettings,
+    Settings,
+    load_due_shards,
+    load_register_settings,
+    load_settings,
+    load_table_name,
+)
 
 REQUIRED = {"TABLE_NAME": "t", "BUCKET_NAME": "b", "TOPIC_ARN": "arn:aws:sns:eu-west-1:1:t", "SECRET_ID": "s"}
 
@@ -179,3 +188,39 @@ def test_false_spelled_out_and_edge_characters_of_prefix_and_url_are_kept() -> N
     assert load_settings({**REQUIRED, "ALLOW_PLAIN_HTTP": "False"}).allow_plain_http is False
     assert load_settings({**REQUIRED, "ARCHIVE_PREFIX": "/Xray/"}).archive_prefix == "Xray"
     assert check_base_url("https://t.example/X/", False, "API_BASE_URL") == "https://t.example/X"
+
+
+@pytest.mark.parametrize(
+    ("name", "lowest", "too_low"),
+    [("FILE_NOT_FOUND_TRIES", "1", "0"), ("SFTP_TIMEOUT_SECONDS", "0.1", "0.09"), ("SFTP_TRANSFERS", "1", "0")],
+)
+def test_the_file_source_bounds(name: str, lowest: str, too_low: str) -> None:
+    assert str(getattr(load_settings({**REQUIRED, name: lowest}), name.lower())) in (lowest, f"{lowest}.0")
+    with pytest.raises(ConfigError, match=rf"^{name} must be at least"):
+        load_settings({**REQUIRED, name: too_low})
+
+
+@pytest.mark.parametrize(("name", "highest"), [("DUE_SHARDS", MAX_DUE_SHARDS), ("MAX_FILE_BYTES", MAX_ARCHIVE_BYTES)])
+def test_the_upper_bounds(name: str, highest: int) -> None:
+    assert getattr(load_settings({**REQUIRED, name: str(highest)}), name.lower()) == highest
+    with pytest.raises(ConfigError, match=rf"^{name} must be at most {highest}"):
+        load_settings({**REQUIRED, name: str(highest + 1)})
+    assert load_due_shards({"DUE_SHARDS": str(MAX_DUE_SHARDS)}) == MAX_DUE_SHARDS
+    with pytest.raises(ConfigError, match="DUE_SHARDS"):
+        load_due_shards({"DUE_SHARDS": str(MAX_DUE_SHARDS + 1)})
+
+
+def test_the_registration_function_reads_its_own_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = {"TABLE_NAME": " t ", "REJECTED_QUEUE_URL": " https://sqs/q ", "DUE_SHARDS": "4"}
+    assert load_register_settings(env) == RegisterSettings("t", "https://sqs/q", 4)
+    assert load_register_settings({"TABLE_NAME": "t", "REJECTED_QUEUE_URL": "q"}).due_shards == 1
+    for missing in ("TABLE_NAME", "REJECTED_QUEUE_URL"):
+        with pytest.raises(ConfigError, match=rf"^{missing} is required"):
+            load_register_settings({k: v for k, v in env.items() if k != missing})
+    for bad in ("0", str(MAX_DUE_SHARDS + 1)):
+        with pytest.raises(ConfigError, match=r"^DUE_SHARDS must be"):
+            load_register_settings({**env, "DUE_SHARDS": bad})
+    assert load_register_settings({**env, "DUE_SHARDS": str(MAX_DUE_SHARDS)}).due_shards == MAX_DUE_SHARDS
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert load_register_settings() == RegisterSettings("t", "https://sqs/q", 4)
