@@ -7,6 +7,7 @@ service, where retries run out and the code's own error handling is what keeps t
 
 from __future__ import annotations
 
+import functools
 import random
 from dataclasses import replace
 
@@ -17,6 +18,7 @@ SECRETS_READ_TIMEOUT = 0.5  # seconds; the proxy's timeout fault holds a call lo
 
 WRITES = ops("UpdateItem", "PutItem")
 UPLOADS = ops("PutObject", "UploadPart", "CompleteMultipartUpload", "CopyObject")
+MULTIPART = ops("UploadPart", "CompleteMultipartUpload")
 
 BASE: list[Rule] = [
     Rule("dynamodb", "throttle", 0.02),
@@ -26,6 +28,7 @@ BASE: list[Rule] = [
     Rule("dynamodb", "latency", 0.02, seconds=0.05),
     Rule("s3", "throttle", 0.03),
     Rule("s3", "reset", 0.02, UPLOADS),
+    Rule("s3", "reset", 0.1, MULTIPART),  # few big files: a higher rate so that their parts meet faults
     Rule("s3", "reset-after", 0.02, UPLOADS),
     Rule("s3", "error-in-200", 0.03, ops("CompleteMultipartUpload", "CopyObject")),
     Rule("sns", "partial", 0.08, ops("PublishBatch")),
@@ -42,7 +45,15 @@ STORMS: list[list[Rule]] = [
     [Rule("s3", "reset", 0.6, UPLOADS)],
     [Rule("sns", "throttle", 0.8)],
     [Rule("sns", "partial", 1.0, ops("PublishBatch"))],
+    [Rule("secretsmanager", "error", 0.9)],
+    [Rule("secretsmanager", "timeout", 0.9, seconds=SECRETS_READ_TIMEOUT + 0.3)],
 ]
+
+
+@functools.cache
+def big_rows() -> bytes:
+    """9 MiB of error-file rows: over the 8 MiB multipart threshold."""
+    return b"".join(b'102, "Padding", %d\r\n' % i for i in range(430_000))
 
 
 def round_rules(rng: random.Random) -> list[Rule]:

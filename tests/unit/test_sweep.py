@@ -492,3 +492,23 @@ def test_a_small_sized_file_is_copied_without_extending_the_lease(world: World) 
     world.api.files["/files/e.csv"] = [FakeFile(ERRORS)]
     assert world.sweep()["completed"] == 1
     assert world.store.extended == [] and world.store.writes == 3  # claim, decide, terminal write
+
+
+def test_a_slow_table_makes_the_sweep_keep_back_time_for_the_work_in_flight(world: World) -> None:
+    # Given 70 s of Lambda time left: more than TIME_MARGIN_SECONDS (30 s) + one status call's bound (25 s)
+    world.register("r1", "r2", "r3")
+    world.remaining_ms = 70_000
+    world.api.answers.update({rid: [PENDING] for rid in ("r1", "r2", "r3")})
+    # When every claim takes 2 s: the item's remaining writes and a batch's terminal writes may take 12 x 2 s more
+    world.store.before_claim = lambda _rid: world.clock.advance(2)
+    summary = world.sweep(concurrency=1)
+    # Then the sweep stops after the first claim instead of asking for all three
+    assert summary["claimed"] == 1 and "work in flight" in summary["stopped"]
+
+
+def test_a_fast_table_leaves_the_same_time_enough_for_everything(world: World) -> None:
+    world.register("r1", "r2", "r3")
+    world.remaining_ms = 70_000
+    world.api.answers.update({rid: [PENDING] for rid in ("r1", "r2", "r3")})
+    summary = world.sweep(concurrency=1)
+    assert summary["claimed"] == 3 and summary["stopped"] is None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +67,24 @@ def _item_refused(exc: ClientError, request_id: str) -> ItemRejected | None:
     return ItemRejected(f"the table refused the write for {request_id[:128]}: {str(error.get('Message', ''))[:300]}")
 
 
+def _holds(item: Mapping[str, Any] | None, owner: str, lease_until: Decimal) -> bool:
+    """The item carries exactly the lease this claim was writing."""
+    item = item or {}
+    held = item.get("lease_until", {}).get("N")
+    return bool(item.get("lease_owner", {}).get("S") == owner and held is not None and Decimal(held) == lease_until)
+
+
+def _settled_as(item: Mapping[str, Any] | None, outcome: Outcome) -> bool:
+    """The item already shows this outcome as its terminal state (a retried finish whose first attempt won)."""
+    item = item or {}
+    done = item.get("outcome", {}).get("M", {})
+    return bool(
+        item.get("status", {}).get("S") == outcome.status.value
+        and "lease_owner" not in item
+        and done.get("finished_at", {}).get("N") == str(outcome.finished_at)
+    )
+
+
 class DynamoRequestStore:
     def __init__(self, client: DynamoDBClient, table_name: str, page_size: int = PAGE_SIZE) -> None:
         self._client = client
@@ -125,7 +143,11 @@ class DynamoRequestStore:
             )
         except ClientError as exc:
             if _conditional_failed(exc):
-                self._unindex_if_misfiled(request_id, exc.response.get("Item"))  # type: ignore[arg-type]
+                current: Mapping[str, Any] | None = exc.response.get("Item")  # type: ignore[assignment]
+                if _holds(current, owner, next_check_at):
+                    # a retry of our own claim: the first attempt was applied, its answer lost (500, reset)
+                    return from_dynamo(current or {})
+                self._unindex_if_misfiled(request_id, current)
                 return None
             refused = _item_refused(exc, request_id)
             if refused is not None:
@@ -206,7 +228,12 @@ class DynamoRequestStore:
             "expires_at = :expires, attempts = :attempts REMOVE due_shard, lease_owner, lease_until, settling"
         )
         self._guarded_update(
-            request_id=outcome.request_id, owner=owner, update=update, values=values, names={"#status": "status"}
+            request_id=outcome.request_id,
+            owner=owner,
+            update=update,
+            values=values,
+            names={"#status": "status"},
+            applied=lambda item: _settled_as(item, outcome),
         )
 
     def _guarded_update(
@@ -216,13 +243,18 @@ class DynamoRequestStore:
         update: str,
         values: dict[str, Any],
         names: dict[str, str] | None = None,
+        *,
+        applied: Callable[[Mapping[str, Any] | None], bool] | None = None,
     ) -> None:
+        """A write conditional on holding the lease. `applied` tells, from the item as it is when the condition
+        failed, that this very write already happened (botocore retried it after a 500 or a reset)."""
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "Key": to_dynamo({"request_id": request_id}),
             "UpdateExpression": update,
             "ConditionExpression": "lease_owner = :me",
             "ExpressionAttributeValues": to_dynamo({**values, ":me": owner}),
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
         if names:
             kwargs["ExpressionAttributeNames"] = names
@@ -230,6 +262,8 @@ class DynamoRequestStore:
             self._client.update_item(**kwargs)
         except ClientError as exc:
             if _conditional_failed(exc):
+                if applied is not None and applied(exc.response.get("Item")):  # type: ignore[arg-type]
+                    return
                 raise LeaseLost(request_id) from None
             refused = _item_refused(exc, request_id)
             if refused is not None:

@@ -11,9 +11,10 @@ import random
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .asking import Asker
+from .budget import TimeBudget
 from .copier import FileCopier
 from .copygate import CopyClock, CopyGate
 from .log import logger
@@ -62,9 +63,11 @@ class Sweep:
         remaining_ms: Callable[[], int],
     ) -> None:
         self._s = settings
-        self._d = deps
+        self._budget = TimeBudget(settings, remaining_ms, deps.clock)  # times the AWS writes it reserves for
+        self._d = deps = replace(
+            deps, store=self._budget.watch_store(deps.store), notifier=self._budget.watch_notifier(deps.notifier)
+        )
         self._owner = owner
-        self._remaining_ms = remaining_ms
         self._limiter = RateLimiter(settings.rate_limit_per_second, deps.clock, deps.sleep)
         self.summary = SweepSummary()
         copier = FileCopier(
@@ -137,8 +140,9 @@ class Sweep:
     def _stopping(self) -> bool:
         if self._stop_reason is not None:
             return True
-        if self._remaining_ms() < self._s.time_margin_seconds * 1000:
-            self._stop("time budget: less than TIME_MARGIN_SECONDS left")
+        short = self._budget.short()
+        if short is not None:
+            self._stop(short)
             return True
         return False
 

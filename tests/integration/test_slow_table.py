@@ -1,0 +1,105 @@
+"""A slow table (seconds of latency on every write, injected over the wire) does not make a sweep overrun its
+Lambda time, and whatever it had claimed comes back to due by its lease."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from local.context import LambdaContext, OffsetClock
+from local.faultproxy import FaultProxy, Rule, ops
+from local.simulator import Simulator, Step
+from local.stack import LocalStack, drain
+from profile_poller.adapters.dynamodb import from_dynamo, to_dynamo
+from profile_poller.entry.aws import AwsPolicy
+from profile_poller.entry.config import load_settings
+from profile_poller.entry.runtime import Runtime
+from tests.integration.faults import proxy
+
+__all__ = ["proxy"]
+LEASE = 900
+WRITE_LATENCY = 0.2  # seconds added to every UpdateItem: slow, and still small enough for a test
+TIMEOUT_MS = 6_500
+
+
+def _register(stack: LocalStack, count: int, now: int) -> list[str]:
+    ids = [f"slow-{i:04d}" for i in range(count)]
+    ddb = stack.client("dynamodb")
+    for first in range(0, count, 25):
+        ddb.batch_write_item(
+            RequestItems={
+                stack.table: [
+                    {
+                        "PutRequest": {
+                            "Item": to_dynamo(
+                                {
+                                    "request_id": rid,
+                                    "status": "PENDING",
+                                    "due_shard": "0",
+                                    "next_check_at": now - 10,
+                                    "submitted_at": now - 10,
+                                    "kind": "update",
+                                }
+                            )
+                        }
+                    }
+                    for rid in ids[first : first + 25]
+                ]
+            }
+        )
+    return ids
+
+
+def _items(stack: LocalStack) -> dict[str, dict[str, Any]]:
+    pages = stack.client("dynamodb").get_paginator("scan").paginate(TableName=stack.table, ConsistentRead=True)
+    return {i["request_id"]: i for page in pages for i in map(from_dynamo, page["Items"])}
+
+
+def test_a_slow_table_does_not_overrun_the_lambda_and_claimed_items_come_back(
+    stack: LocalStack, sim: Simulator, proxy: FaultProxy
+) -> None:
+    # Given a backlog far larger than one sweep can settle while every write to the table takes 0.2 s more
+    clock = OffsetClock()
+    ids = _register(stack, 100, int(clock()))
+    for rid in ids:
+        sim.script(rid, Step.done_update(1, None))
+    env = stack.function_env(
+        sim.base_url,
+        CONCURRENCY="4",
+        TIME_MARGIN_SECONDS="1",
+        HTTP_TIMEOUT_SECONDS="0.2",
+        RATE_LIMIT_PER_SECOND="1000",
+        LEASE_SECONDS=str(LEASE),
+    )
+    settings = load_settings(env)
+    runtime = Runtime.build(settings, clock=clock, aws=AwsPolicy(endpoint_url=proxy.url))
+    proxy.set_rules([Rule("dynamodb", "latency", operations=ops("UpdateItem"), seconds=WRITE_LATENCY)])
+
+    # When a sweep runs with 6.5 s of Lambda time
+    context = LambdaContext(timeout_ms=TIMEOUT_MS)
+    summary = runtime.sweep("slow-sweep", context.get_remaining_time_in_millis)
+    left_ms = context.get_remaining_time_in_millis()
+
+    # Then it stopped claiming for lack of time, and returned before the Lambda would have been killed
+    assert summary.stopped is not None and summary.stopped.startswith("time budget"), summary.stopped
+    assert left_ms > 0, f"overran: {summary.as_dict()}"
+    assert 0 < summary.counts["completed"] < len(ids)
+
+    # And every item it claimed and did not settle is pending, in the due index, its lease ending within LEASE
+    now = clock()
+    unsettled = {rid: item for rid, item in _items(stack).items() if item["status"] == "PENDING"}
+    assert unsettled
+    for item in unsettled.values():
+        assert item["due_shard"] == "0" and "next_check_at" in item
+        assert item.get("lease_until", now) <= now + LEASE
+
+    # When the lease has run out and the table is fast again, later sweeps settle all of them, each announced once
+    proxy.set_rules([])
+    clock.advance(LEASE + 1)
+    for _ in range(3):
+        runtime.sweep(f"after-{time.monotonic_ns()}", LambdaContext().get_remaining_time_in_millis)
+    assert all(item["status"] == "COMPLETED" for item in _items(stack).values())
+    assert stack.queue_url is not None
+    announced = [json.loads(m["Message"])["request_id"] for m in drain(stack, stack.queue_url)]
+    assert sorted(set(announced)) == sorted(ids)
