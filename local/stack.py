@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+from botocore.config import Config
 
 REGION = "eu-west-1"
 STACK = "profile-poller-local"
@@ -146,6 +147,20 @@ def _client(endpoint: str, service: Any) -> Any:
         region_name=REGION,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
+    )
+
+
+def s3_reader(stack: LocalStack) -> Any:
+    """An S3 client straight to moto that does not check response CRC32s: moto gives a multipart object a CRC32
+    header that is not its bytes' (S3 gives a composite or the full-object one). Compare SHA-256s instead."""
+    config = Config(response_checksum_validation="when_required")
+    return boto3.client(
+        "s3",
+        endpoint_url=stack.endpoint,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=config,
     )
 
 

@@ -28,7 +28,11 @@ BASE: list[Rule] = [
     Rule("dynamodb", "latency", 0.02, seconds=0.05),
     Rule("s3", "throttle", 0.03),
     Rule("s3", "reset", 0.02, UPLOADS),
-    Rule("s3", "reset", 0.1, MULTIPART),  # few big files: a higher rate so that their parts meet faults
+    # few big files: higher rates so that their parts and completions meet faults
+    Rule("s3", "reset", 0.12, MULTIPART),
+    Rule("s3", "throttle", 0.12, MULTIPART),
+    Rule("s3", "reset-after", 0.1, ops("CompleteMultipartUpload")),
+    Rule("s3", "error-in-200", 0.1, ops("CompleteMultipartUpload")),
     Rule("s3", "reset-after", 0.02, UPLOADS),
     Rule("s3", "error-in-200", 0.03, ops("CompleteMultipartUpload", "CopyObject")),
     Rule("sns", "partial", 0.08, ops("PublishBatch")),

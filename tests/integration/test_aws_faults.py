@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
+import time
+from dataclasses import replace
+
 import pytest
 
+from local.context import LambdaContext, OffsetClock
 from local.faultproxy import FaultProxy, Rule, ops
-from local.stack import LocalStack
+from local.simulator import FileSpec, Simulator, Step
+from local.stack import LocalStack, s3_reader
 from profile_poller.adapters.dynamodb import DynamoRequestStore, from_dynamo
 from profile_poller.core.model import Kind, Outcome, Status
 from profile_poller.core.schedule import Due, check_at
+from profile_poller.entry.aws import AwsPolicy
+from profile_poller.entry.config import load_settings
 from profile_poller.entry.producer import register
+from profile_poller.entry.runtime import Runtime
 from tests.integration.faults import client_via, proxy
 
 __all__ = ["proxy"]
@@ -67,3 +76,66 @@ def test_a_terminal_write_that_was_applied_but_answered_500_is_not_a_lost_lease(
     store.finish(outcome, "sweep-a", NOW + 86_400)  # no LeaseLost: the write it retried is the one that happened
     assert proxy.total == 1
     assert _item(stack, "r1")["status"] == "COMPLETED"
+
+
+@pytest.mark.parametrize("fault", ["error", "timeout"])
+def test_an_unreadable_secret_stops_the_sweep_and_hands_every_claim_back(
+    stack: LocalStack, sim: Simulator, proxy: FaultProxy, fault: str
+) -> None:
+    # Given Secrets Manager answers 500, or holds every call past the client's read timeout, on every attempt
+    ids = [f"s{i}" for i in range(6)]
+    for rid in ids:
+        register(stack.client("dynamodb"), stack.table, rid, kind=Kind.UPDATE, submitted_at=NOW)
+        sim.script(rid, Step.done_update(1, None))
+    settings = load_settings(stack.function_env(sim.base_url, CONCURRENCY="3", RATE_LIMIT_PER_SECOND="1000"))
+    policy = AwsPolicy(endpoint_url=proxy.url)
+    policy = replace(policy, secretsmanager=replace(policy.secretsmanager, read_timeout=0.3))
+    runtime = Runtime.build(settings, clock=OffsetClock(), aws=policy)
+    proxy.set_rules([Rule("secretsmanager", fault, seconds=0.5)])
+    # When a sweep runs
+    started = time.monotonic()
+    summary = runtime.sweep("sweep-a", LambdaContext().get_remaining_time_in_millis)
+    # Then it stops as a systemic failure without asking the API, and no request is left leased or lost
+    assert summary.stopped is not None and "API key unavailable" in summary.stopped
+    assert summary.counts["systemic"] >= 1 and sim.calls == []
+    items = [_item(stack, rid) for rid in ids]
+    assert all(i["status"] == "PENDING" and "lease_owner" not in i and i["due_shard"] == "0" for i in items)
+    assert proxy.injected[("secretsmanager", "GetSecretValue", fault)] >= 3  # every attempt failed
+    assert time.monotonic() - started < 30  # bounded by the client's timeouts and attempts, not hung
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        Rule("s3", "reset", operations=ops("UploadPart")),
+        Rule("s3", "throttle", operations=ops("CompleteMultipartUpload")),
+    ],
+    ids=["UploadPart reset", "CompleteMultipartUpload SlowDown"],
+)
+def test_an_archive_failing_mid_multipart_leaves_no_object_and_the_request_completes_later(
+    stack: LocalStack, sim: Simulator, proxy: FaultProxy, rule: Rule
+) -> None:
+    # Given a finished request whose 9 MiB file goes to S3 in two parts, and S3 failing that step on every attempt
+    data = b"Code, Description, Index\r\n" + b"".join(b'3005, "x", %d\r\n' % i for i in range(600_000))
+    sim.add_file("big.csv", FileSpec(data))
+    register(stack.client("dynamodb"), stack.table, "big", kind=Kind.UPDATE, submitted_at=NOW)
+    sim.script("big", Step.done_update(1, sim.api_file_path("big.csv")))
+    settings = load_settings(stack.function_env(sim.base_url, file_hosts="localhost", RATE_LIMIT_PER_SECOND="1000"))
+    clock = OffsetClock()
+    runtime = Runtime.build(settings, clock=clock, aws=AwsPolicy(endpoint_url=proxy.url))
+    proxy.set_rules([rule])
+    runtime.sweep("sweep-a", LambdaContext().get_remaining_time_in_millis)
+    # Then the request is pending and free for the next sweep, and S3 holds neither an object nor an open upload
+    item = _item(stack, "big")
+    assert item["status"] == "PENDING" and "lease_owner" not in item
+    s3 = stack.client("s3")
+    assert s3.list_objects_v2(Bucket=stack.bucket).get("KeyCount") == 0
+    assert not s3.list_multipart_uploads(Bucket=stack.bucket).get("Uploads")
+    # When S3 recovers, the next sweep archives the whole file
+    proxy.set_rules([])
+    clock.advance(3600)
+    runtime.sweep("sweep-b", LambdaContext().get_remaining_time_in_millis)
+    assert _item(stack, "big")["status"] == "COMPLETED"
+    (key,) = [o["Key"] for o in s3.list_objects_v2(Bucket=stack.bucket)["Contents"]]
+    stored = s3_reader(stack).get_object(Bucket=stack.bucket, Key=key)["Body"].read()
+    assert hashlib.sha256(stored).hexdigest() == hashlib.sha256(data).hexdigest()
