@@ -138,6 +138,7 @@ def _plan(sim: Simulator, rid: str, rng: random.Random, big: bool = False) -> di
     steps = [Step.pending()] if rng.random() < 0.5 else []
     steps += [rng.choice(FAULTS)() for _ in range(rng.choice([0, 0, 1, 2, 3]))]
     final = rng.choices(["update", "update-clean", "get", "3005", "7031", "pending"], [4, 2, 3, 1, 1, 1])[0]
+    final = final if final in ("update", "get") or not big else "update"
     files: dict[str, bytes] = {}
     if final in ("update", "get"):
         rows = b"".join(
