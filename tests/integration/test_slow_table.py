@@ -19,8 +19,8 @@ from tests.integration.faults import proxy
 
 __all__ = ["proxy"]
 LEASE = 900
-WRITE_LATENCY = 0.2  # seconds added to every UpdateItem: slow, and still small enough for a test
-TIMEOUT_MS = 6_500
+WRITE_LATENCY = 0.3  # seconds added to every UpdateItem: slow, and still small enough for a test
+TIMEOUT_MS = 9_000
 
 
 def _register(stack: LocalStack, count: int, now: int) -> list[str]:
@@ -59,7 +59,7 @@ def _items(stack: LocalStack) -> dict[str, dict[str, Any]]:
 def test_a_slow_table_does_not_overrun_the_lambda_and_claimed_items_come_back(
     stack: LocalStack, sim: Simulator, proxy: FaultProxy
 ) -> None:
-    # Given a backlog far larger than one sweep can settle while every write to the table takes 0.2 s more
+    # Given a backlog far larger than one sweep can settle while every write to the table takes 0.3 s more
     clock = OffsetClock()
     ids = _register(stack, 100, int(clock()))
     for rid in ids:
@@ -76,7 +76,7 @@ def test_a_slow_table_does_not_overrun_the_lambda_and_claimed_items_come_back(
     runtime = Runtime.build(settings, clock=clock, aws=AwsPolicy(endpoint_url=proxy.url))
     proxy.set_rules([Rule("dynamodb", "latency", operations=ops("UpdateItem"), seconds=WRITE_LATENCY)])
 
-    # When a sweep runs with 6.5 s of Lambda time
+    # When a sweep runs with 9 s of Lambda time
     context = LambdaContext(timeout_ms=TIMEOUT_MS)
     summary = runtime.sweep("slow-sweep", context.get_remaining_time_in_millis)
     left_ms = context.get_remaining_time_in_millis()
