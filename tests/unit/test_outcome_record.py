@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from profile_poller.core.message import build_message, message_body, subject
+from profile_poller.core.message import build_message, message_body, public_source, subject
 from profile_poller.core.model import ErrorRow, Kind, Outcome, Status, StoredFile, outcome_from_map, outcome_map
 
 T0 = 1_800_000_000  # 2027-01-15T08:00:00Z
@@ -200,3 +200,22 @@ def test_stored_files_are_read_back_leniently() -> None:
     )
     kept = outcome_from_map("r1", {"status": "COMPLETED", "files": {"file": {"s3_uri": None, "reason": "too big"}}})
     assert kept.files == (StoredFile.not_archived("file", "", "too big"),)
+
+
+@pytest.mark.parametrize(
+    ("source", "public"),
+    [
+        ("https://user:pw@files.example:8443/out/a.csv?sig=secret#frag", "https://files.example:8443/out/a.csv"),
+        ("/campaignapi/files/e.csv?token=1", "/campaignapi/files/e.csv"),
+        ("https://[::1]:8443/x.csv", "https://[::1]:8443/x.csv"),
+        ("https://files.example:99999/x.csv", "https://files.example/x.csv"),
+        ("sftp://files.example/in/x.csv", "sftp://files.example/in/x.csv"),
+    ],
+)
+def test_subscribers_see_the_source_without_credentials_query_or_fragment(source: str, public: str) -> None:
+    assert public_source(source) == public
+
+
+def test_a_file_not_archived_is_said_in_the_subject_after_the_counts() -> None:
+    missing = replace(FULL, files=(StoredFile.not_archived("error-file", "/e.csv", "over MAX_FILE_BYTES"),))
+    assert subject(missing) == "Profile request completed with 2 error(s) (file not archived): r1"

@@ -224,3 +224,11 @@ def test_the_registration_function_reads_its_own_variables(monkeypatch: pytest.M
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     assert load_register_settings() == RegisterSettings("t", "https://sqs/q", 4)
+
+
+@pytest.mark.parametrize("name", ["COPY_CONCURRENCY", "COPY_MIN_BYTES_PER_SECOND"])
+def test_the_copy_bounds(name: str) -> None:
+    assert getattr(load_settings({**REQUIRED, name: "1"}), name.lower()) == 1
+    with pytest.raises(ConfigError, match=rf"^{name} must be at least 1, got 0$"):
+        load_settings({**REQUIRED, name: "0"})
+    assert load_register_settings({"TABLE_NAME": "t", "REJECTED_QUEUE_URL": "q", "DUE_SHARDS": "1"}).due_shards == 1
