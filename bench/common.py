@@ -19,11 +19,13 @@ KEY = "bench-key"
 
 
 @contextmanager
-def simulator_process(delay: float = 0.0, big: str | None = None) -> Iterator[str]:
+def simulator_process(delay: float = 0.0, big: str | None = None, file_value: str | None = None) -> Iterator[str]:
     """The Campaign API simulator in a child process; yields its base URL."""
     args = [sys.executable, "-m", "local.sim_server", "--key", KEY, "--delay", str(delay)]
     if big:
         args += ["--big", big]
+    if file_value:
+        args += ["--file-value", file_value]
     proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None

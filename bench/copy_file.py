@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 
+from profile_poller.entry.aws import AwsPolicy, ClientPolicy
 from profile_poller.entry.config import load_settings
 from profile_poller.entry.producer import get, register
 from profile_poller.entry.runtime import Runtime
@@ -24,7 +25,9 @@ def rss_mb(field: str) -> float:
 
 def main() -> None:
     settings = load_settings()
-    runtime = Runtime.build(settings)
+    # moto assembles a 1 GiB multipart object and copies it (the checksum stamp) in one Python process: on a shared
+    # 2-core machine that can take longer than the production S3 read timeout (30 s), which real S3 never does
+    runtime = Runtime.build(settings, aws=AwsPolicy(s3=ClientPolicy(5, 2.0, 600.0)))
     client = runtime.deps.store._client  # type: ignore[attr-defined]  # the same client the sweep uses
     register(client, settings.table_name, "big-1")
     baseline = rss_mb("VmRSS")

@@ -6,6 +6,7 @@ bench: throughput=X/s limit=Y/s ratio=R speedup_vs_sequential=S writes_per_pendi
        peak_rss_mb_1gib=M import_ratio=I errorfile_stray_vs_clean=E peak_rss_mb_8_copies=C
 (errorfile_stray_vs_clean: bench/errorfile.py, a 100 MiB error file with a stray quote at its top vs clean;
 peak_rss_mb_8_copies: bench/copies.py, one sweep in which eight 48 MiB error files finish at once)
+https_mib_s=H sftp_mib_s=S peak_rss_mb_sftp_1gib=P (bench/sftp.py: the same 1 GiB file over HTTPS and SFTP)
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import copies, errorfile
+from bench import copies, errorfile, sftp
 from bench.common import fresh_stack, pending, put_items, settings_for, simulator_process
 from local.dynalite import NodeMissing, dynalite_server, install
 from local.stack import LocalStack, moto_server
@@ -196,6 +197,7 @@ def main() -> int:
         )
         rss = peak_rss(fresh_stack(moto, dynalite), size)
         rss_8_copies = copies.peak_rss_8_copies(moto, dynalite)
+        sources = sftp.measure(moto, dynalite, size)  # the same file over HTTPS and SFTP (bench/sftp.py)
     ratio_import = import_ratio()
     parsed = errorfile.measure(int(os.environ.get("BENCH_ERRORFILE_BYTES", str(100 * 2**20))))
     stray_vs_clean = float(parsed["stray_quote"]["mib_s"]) / float(parsed["clean"]["mib_s"])  # type: ignore[arg-type]
@@ -204,7 +206,9 @@ def main() -> int:
         f"bench: throughput={throughput:.1f}/s limit={limit:.0f}/s ratio={throughput / limit:.2f} "
         f"speedup_vs_sequential={throughput / sequential:.1f} writes_per_pending_check={writes:.2f} "
         f"items_read_per_due={per_due:.3f} peak_rss_mb_1gib={rss:.0f} import_ratio={ratio_import:.2f} "
-        f"errorfile_stray_vs_clean={stray_vs_clean:.2f} peak_rss_mb_8_copies={rss_8_copies:.0f}"
+        f"errorfile_stray_vs_clean={stray_vs_clean:.2f} peak_rss_mb_8_copies={rss_8_copies:.0f} "
+        f"https_mib_s={sources['https_mib_s']:.1f} sftp_mib_s={sources['sftp_mib_s']:.1f} "
+        f"peak_rss_mb_sftp_1gib={sources['peak_rss_mb_sftp']:.0f}"
     )
     return 0
 

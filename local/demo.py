@@ -19,6 +19,7 @@ from typing import Any
 
 from local.context import LambdaContext, OffsetClock
 from local.registration import create_registration, deliver, put_submissions, queued
+from local.sftp_server import SftpServer
 from local.simulator import FileSpec, Simulator, Step
 from local.stack import apply_env, aws_env, create_stack, drain, moto_server
 from profile_poller.core.model import Kind
@@ -36,6 +37,23 @@ ERRORS_A = (
 )
 ERRORS_B = b'Code,Description,Index\r\n1001,"Invalid input JSON: field ""email"" missing",2\r\n'
 ERRORS_C = b'Code, Description, Index\r\n102, "Invalid profile id \\"abc\\"", 3\r\n'
+
+
+def _sftp_scenarios(sftp: SftpServer) -> list[tuple[str, Kind | None, int, list[Step]]]:
+    """Files on the tenant's SFTP server (a real one on 127.0.0.1): a clean copy, a connection dropped mid-file
+    (retried, then copied), and a file the server refuses us (the request completes, the file is not archived)."""
+    sftp.put("profiles-sftp.csv", b"email,tier\r\nd@example.com,gold\r\n" * 20_000)
+    sftp.put("errors-sftp.csv", b"Code, Description, Index\r\n" + b'3005, "Invalid Profile ID", 5\r\n' * 2)
+    sftp.put("dropped-sftp.csv", b"email,tier\r\ne@example.com,silver\r\n" * 20_000)
+    sftp.fault("dropped-sftp.csv", "drop")
+    sftp.put("locked-sftp.csv", b"email\r\n")
+    sftp.fault("locked-sftp.csv", "deny")
+    return [
+        ("get-sftp", Kind.GET, 0, [Step.done_get(sftp.url("/outbox/profiles-sftp.csv"))]),
+        ("upd-errors-sftp", Kind.UPDATE, 0, [Step.pending(), Step.done_update(9, sftp.url("/outbox/errors-sftp.csv"))]),
+        ("get-sftp-dropped-then-done", Kind.GET, 0, [Step.done_get(sftp.url("/outbox/dropped-sftp.csv"))]),
+        ("get-sftp-permission-denied", Kind.GET, 0, [Step.done_get(sftp.url("/outbox/locked-sftp.csv"))]),
+    ]
 
 
 def _scenarios(sim: Simulator) -> list[tuple[str, Kind | None, int, list[Step]]]:
@@ -95,6 +113,12 @@ def _register_function() -> Any:
     return module
 
 
+def _source_kind(source: str) -> str:
+    if source.startswith("sftp://"):
+        return "sftp"
+    return "https" if "://" in source else "api path"
+
+
 def _print_table(rows: list[list[str]], header: list[str]) -> None:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     line = "  ".join("{:<" + str(w) + "}" for w in widths)
@@ -109,12 +133,22 @@ def main() -> int:
     log_dir = ROOT / ".demo"
     log_dir.mkdir(exist_ok=True)
     log_path = log_dir / "handler.log"
-    with moto_server() as endpoint, Simulator(valid_keys={API_KEY}) as sim, log_path.open("w") as log_file:
+    with (
+        moto_server() as endpoint,
+        Simulator(valid_keys={API_KEY}) as sim,
+        SftpServer() as sftp,
+        log_path.open("w") as log_file,
+    ):
         apply_env(aws_env(endpoint))
         stack = create_stack(endpoint, API_KEY)
-        apply_env(stack.function_env(sim.base_url, file_hosts="localhost", CONCURRENCY="4"))
+        secret = json.dumps({"api_key": API_KEY, "sftp": sftp.section()})  # the tenant's SFTP server, key pinned
+        stack.client("secretsmanager").put_secret_value(SecretId=stack.secret_id, SecretString=secret)
+        # bare paths stay API-relative HTTPS (FILE_SOURCE=https); sftp:// values go to the SFTP server
+        env = stack.function_env(sim.base_url, file_hosts="localhost", CONCURRENCY="4", FILE_SOURCE="https")
+        apply_env({**env, "SFTP_TIMEOUT_SECONDS": "2"})
         print(f"moto server     {endpoint}")
         print(f"API simulator   {sim.base_url} (files also on {sim.file_host_url})")
+        print(f"SFTP server     {sftp.url('/outbox')} (asyncssh; host key pinned in the secret)")
         print(f"handler logs    {log_path.relative_to(ROOT)}\n")
 
         import app  # the real handler module, as Lambda imports it
@@ -137,7 +171,7 @@ def main() -> int:
         register_function.use_runtime(
             RegisterRuntime.build(RegisterSettings(stack.table, registration.rejected_url), clock=clock)
         )
-        scenarios = _scenarios(sim)
+        scenarios = _scenarios(sim) + _sftp_scenarios(sftp)
         by_event = []
         for number, (request_id, kind, age, steps) in enumerate(scenarios):
             sim.script(request_id, *steps)
@@ -186,9 +220,16 @@ def main() -> int:
                 return value.get("N", "-") if isinstance(value, dict) else "-"
 
             keys = ", ".join(f["S"].split("/", 3)[3] for f in files) or "-"
-            rows.append([raw["request_id"]["S"], raw["status"]["S"], num("update_count"), num("error_count"), keys])
+            listed = [f.get("M", {}) for f in outcome.get("files", {}).get("M", {}).values()]
+            sources = ", ".join(sorted({_source_kind(f.get("source", {}).get("S", "")) for f in listed})) or "-"
+            lost = [f for f in listed if f.get("archived", {}).get("BOOL") is False]
+            if lost:
+                keys = "not archived: " + lost[0].get("reason", {}).get("S", "")[:40]
+            row = [raw["request_id"]["S"], raw["status"]["S"], num("update_count"), num("error_count"), sources, keys]
+            rows.append(row)
         print()
-        _print_table(rows, ["request-id", "state", "update-count", "error-count", "S3 key"])
+        _print_table(rows, ["request-id", "state", "update-count", "error-count", "from", "S3 key"])
+        print(f"\nSFTP connections opened: {sftp.connections} (one per sweep that met SFTP files, plus reconnects)")
 
         print("\nS3 objects")
         for obj in stack.client("s3").list_objects_v2(Bucket=stack.bucket).get("Contents", []):

@@ -230,3 +230,29 @@ def silent_listener() -> Iterator[int]:
         for conn in held:
             conn.close()
         listener.close()
+
+
+def main() -> None:
+    """`python -m local.sftp_server --big NAME:BYTES`: serve until stdin closes (benchmarks); prints one JSON line
+    with the file's sftp:// URL and the secret's `sftp` section."""
+    import argparse
+    import json
+    import sys
+
+    from local.sim_server import repeated_rows
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--big", metavar="NAME:BYTES", required=True, help="an error file of that size under /outbox")
+    args = parser.parse_args()
+    name, size = args.big.split(":")
+    with SftpServer() as server:
+        target = server.root / BASE_DIR.strip("/") / name
+        with target.open("wb") as out:
+            for chunk in repeated_rows(int(size)).body():
+                out.write(chunk)
+        print(json.dumps({"url": server.url(f"{BASE_DIR}/{name}"), "section": server.section()}), flush=True)
+        sys.stdin.read()
+
+
+if __name__ == "__main__":
+    main()

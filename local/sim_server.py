@@ -40,13 +40,14 @@ def main() -> None:
         default=[],
         help="script REQUEST_ID to finish with an error file of BYTES (repeatable)",
     )
+    parser.add_argument("--file-value", help="answer the --big requests with this error-file value (an sftp:// URL)")
     args = parser.parse_args()
     sim = Simulator(valid_keys={args.key}).start()
     sim.delay_seconds = args.delay
     for big in args.big:
         request_id, size = big.split(":")
         sim.add_file(f"{request_id}.csv", repeated_rows(int(size)))
-        sim.script(request_id, Step.done_update(1, sim.api_file_path(f"{request_id}.csv")))
+        sim.script(request_id, Step.done_update(1, args.file_value or sim.api_file_path(f"{request_id}.csv")))
     print(sim.base_url, sim.file_host_url, flush=True)
     threading.Event().wait() if sys.stdin is None else sys.stdin.read()  # until killed or stdin closes
     sim.stop()

@@ -7,9 +7,11 @@ import os
 import sys
 import time
 
+from local.sftp_server import SftpServer
 from local.simulator import Simulator
 from local.stack import aws_env, create_stack, moto_server
 from tests.chaos.driver import KEY_1, run_chaos
+from tests.chaos.sftp_files import SftpPlan
 
 
 def main() -> int:
@@ -18,10 +20,10 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     started = time.monotonic()
-    with moto_server() as endpoint, Simulator(valid_keys={KEY_1}) as sim:
+    with moto_server() as endpoint, Simulator(valid_keys={KEY_1}) as sim, SftpServer() as sftp:
         os.environ.update(aws_env(endpoint))
         stack = create_stack(endpoint, KEY_1)
-        report = run_chaos(stack, sim, args.requests, args.seed)
+        report = run_chaos(stack, sim, args.requests, args.seed, SftpPlan(sftp))
     print(
         f"{report.sweeps} sweeps ({report.crashed} killed mid-item) in {time.monotonic() - started:.0f} s; "
         f"secrets in logs: {report.leaked_secrets}"

@@ -31,6 +31,7 @@ from profile_poller.entry.observability import logger
 from profile_poller.entry.runtime import Runtime
 from tests.chaos import poison
 from tests.chaos.aws_faults import BASE, big_rows, chaos_policy, round_rules
+from tests.chaos.sftp_files import SftpPlan
 
 KEY_1, KEY_2 = "chaos-key-one-4f1c", "chaos-key-two-9d2e"
 LEASE = 600
@@ -132,7 +133,9 @@ class _Lines(logging.Handler):
         self.text.append(self.format(record))
 
 
-def _plan(sim: Simulator, rid: str, rng: random.Random, big: bool = False) -> dict[str, bytes]:
+def _plan(
+    sim: Simulator, rid: str, rng: random.Random, big: bool = False, sftp: SftpPlan | None = None
+) -> dict[str, bytes]:
     """Script one request; return the files it should end up with in the archive, by role. A big file (9 MiB)
     goes to S3 as a multipart upload (UploadPart, CompleteMultipartUpload: the AWS faults reach those too)."""
     steps = [Step.pending()] if rng.random() < 0.5 else []
@@ -149,6 +152,7 @@ def _plan(sim: Simulator, rid: str, rng: random.Random, big: bool = False) -> di
         name = f"{rid}.csv"
         sim.add_file(name, FileSpec(data, faults=list(rng.choice(FILE_FAULTS))))
         path = sim.api_file_path(name) if rng.random() < 0.5 else sim.public_file_url(name)
+        path = (sftp.file_value(rid, name, data, rng) if sftp else None) or path
         role = "error-file" if final == "update" else "file"
         files[role] = data
         steps.append(Step.done_update(rng.randint(0, 99), path) if final == "update" else Step.done_get(path))
@@ -162,16 +166,22 @@ def _plan(sim: Simulator, rid: str, rng: random.Random, big: bool = False) -> di
     return files
 
 
-def run_chaos(stack: LocalStack, sim: Simulator, requests: int, seed: int = 7) -> Report:
+def run_chaos(stack: LocalStack, sim: Simulator, requests: int, seed: int = 7, sftp: SftpPlan | None = None) -> Report:
     """The sweeps' AWS clients go through a fault proxy; the setup and the checker talk to moto directly."""
     with FaultProxy(stack.endpoint, BASE, seed) as proxy:
-        report = _run(stack, sim, requests, seed, proxy)
+        report = _run(stack, sim, requests, seed, proxy, sftp)
     report.aws_faults = proxy.total
     report.details.update({f"aws {s}.{o} {f}": [str(n)] for (s, o, f), n in sorted(proxy.injected.items())})
     return report
 
 
-def _run(stack: LocalStack, sim: Simulator, requests: int, seed: int, proxy: FaultProxy) -> Report:
+def _secret(key: str, sftp: SftpPlan | None) -> str:
+    return json.dumps({"api_key": key, "sftp": sftp.server.section()} if sftp else {"api_key": key})
+
+
+def _run(
+    stack: LocalStack, sim: Simulator, requests: int, seed: int, proxy: FaultProxy, sftp: SftpPlan | None
+) -> Report:
     rng = random.Random(seed)
     storms = random.Random(seed + 1)  # its own sequence: the API faults and sweep modes stay as they were
     clock = VirtualClock()
@@ -188,18 +198,26 @@ def _run(stack: LocalStack, sim: Simulator, requests: int, seed: int, proxy: Fau
         RATE_LIMIT_PER_SECOND="1000",
         BACKOFF_BASE_SECONDS="20",
         BACKOFF_MAX_SECONDS="600",
+        FILE_SOURCE="https",  # bare paths stay API-relative HTTPS; sftp:// values go to the SFTP server
+        SFTP_TIMEOUT_SECONDS="0.3",
     )
     settings = load_settings(env)
     ddb = stack.client("dynamodb")
     expected: dict[str, dict[str, bytes]] = {}
     start = int(clock())
     ids = [f"chaos-{i:05d}" for i in range(requests)]
+    if sftp is not None:
+        stack.client("secretsmanager").put_secret_value(SecretId=stack.secret_id, SecretString=_secret(KEY_1, sftp))
     poisons = {rid: kind for i, rid in enumerate(ids) if (kind := poison.poison_of(i)) is not None}
     poison_rng = random.Random(seed + 2)  # its own sequence: the other requests' plans stay as they were
     for rid in ids:
-        expected[rid] = _plan(sim, rid, rng, big=int(rid[-5:]) % 50 == 7)
+        expected[rid] = _plan(
+            sim, rid, rng, big=int(rid[-5:]) % 50 == 7, sftp=None if int(rid[-5:]) % 50 == 7 else sftp
+        )
         if poisons.get(rid) in poison.FILE_POISONS:
             expected[rid] = poison.script(sim, rid, poisons[rid], poison_rng, FILE_FAULTS)
+            if sftp is not None:
+                sftp.denied.discard(rid)  # the poison's own script replaced the SFTP file
     for first in range(0, len(ids), 25):
         ddb.batch_write_item(
             RequestItems={
@@ -254,9 +272,9 @@ def _run(stack: LocalStack, sim: Simulator, requests: int, seed: int, proxy: Fau
         rounds += 1
         if rounds == 6:  # the key is rotated: the API retires the old one, the secret gets the new one
             sim.rotate_key(KEY_2)
-            stack.client("secretsmanager").put_secret_value(
-                SecretId=stack.secret_id, SecretString=json.dumps({"api_key": KEY_2})
-            )
+            stack.client("secretsmanager").put_secret_value(SecretId=stack.secret_id, SecretString=_secret(KEY_2, sftp))
+        if sftp is not None:
+            sftp.before_round(rounds)
         proxy.set_rules(round_rules(storms))
         if storms.random() < 0.1:  # a cold start: a new container reads the secret (through the proxy) again
             containers[storms.randrange(2)] = Runtime.build(settings, clock=clock, aws=chaos_policy(proxy.url))
@@ -281,7 +299,8 @@ def _run(stack: LocalStack, sim: Simulator, requests: int, seed: int, proxy: Fau
         if due["Count"] == 0:
             break
     logging.getLogger(logger.name).removeHandler(lines)
-    return _check(stack, ids, expected, clock, lines.text, sweeps, crashed, poisons, start)
+    denied = sftp.denied if sftp else set()
+    return _check(stack, ids, expected, clock, lines.text, sweeps, crashed, poisons, start, denied)
 
 
 def _check(
@@ -294,6 +313,7 @@ def _check(
     crashed: int,
     poisons: dict[str, str],
     start: int,
+    denied: set[str],
 ) -> Report:
     ddb = stack.client("dynamodb")
     s3 = s3_reader(stack)  # moto's CRC32 of a multipart object is wrong; the SHA-256 below is the check
@@ -353,6 +373,9 @@ def _check(
             details["poison_unsettled"].append(f"{rid} {why}")
         elif poison.exercised(kind, messages.get(rid, [])):
             details["poison_exercised"].append(rid)
+        archived = [f.get("archived", True) for f in item.get("outcome", {}).get("files", {}).values()]
+        if rid in denied and any(archived):  # a refused file must never count as archived
+            details["objects_mismatched"].append(f"{rid}: a denied SFTP file is marked archived")
     emitted = "\n".join(log_lines)
     leaks = sum(emitted.count(k) for k in (KEY_1, KEY_2))
     terminal = sum(1 for i in items.values() if i["status"] != "PENDING")

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from local.demo import API_KEY as DEMO_KEY
+from local.sftp_server import PASSWORD as SFTP_PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,3 +25,4 @@ def test_a_whole_demo_run_never_shows_the_key() -> None:
     for text in (handler_log, run.stdout, run.stderr):
         assert DEMO_KEY not in text
         assert "Bearer" not in text
+        assert "PRIVATE KEY" not in text and SFTP_PASSWORD not in text  # the secret's sftp section stays secret

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     import paramiko
 
 T = TypeVar("T")
+PIECE = 32 * 1024  # paramiko's SFTPFile.MAX_REQUEST_SIZE
 READ_AHEAD_REQUESTS = 64  # outstanding 32 KiB reads per transfer: ~2 MiB in flight, memory stays bounded
 
 
@@ -66,8 +67,18 @@ class _Download:
         self.url = f"sftp://{host}"
 
     def read(self, size: int = -1, /) -> bytes:
+        """Up to `size` bytes, gathered one SFTP read (32 KiB) at a time: paramiko's BufferedFile grows its buffer
+        with `bytes +=`, so one 8 MiB read would copy megabytes hundreds of times over."""
+        want = self.content_length if size < 0 else size
+        parts: list[bytes] = []
         try:
-            return bytes(self._handle.read(None if size < 0 else size))
+            while want > 0:
+                chunk = self._handle.read(min(want, PIECE))
+                if not chunk:
+                    break
+                parts.append(chunk)
+                want -= len(chunk)
+            return b"".join(parts)
         except (OSError, EOFError) as exc:
             raise TransportError(f"SFTP download broke off: {_describe(exc)} from {self.url[7:]}") from None
         except Exception as exc:  # paramiko.SSHException: the channel closed mid-file
