@@ -14,7 +14,9 @@ import json
 import socket
 import struct
 import threading
+import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -45,7 +47,12 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class Simulator:
-    def __init__(self, valid_keys: set[str] | None = None, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        valid_keys: set[str] | None = None,
+        host: str = "127.0.0.1",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.valid_keys = set(valid_keys or {"sim-key"})
         self.retired_keys: set[str] = set()
         self.scripts: dict[str, list[Step]] = {}
@@ -55,7 +62,12 @@ class Simulator:
         self.delay_seconds = 0.0  # answer every status call after this long (benchmarks)
         self.downloads_in_flight = 0  # file answers being written right now, and the most at once
         self.max_downloads_in_flight = 0
+        self.clock = clock  # stamps every status call (tests may share theirs with the sweeps)
+        self.status_times: list[float] = []  # when each status call arrived
+        self.throttled_times: list[float] = []  # those answered 429 by the hidden limit
+        self.hidden_limit: float | None = None  # status calls a second the tenant accepts; 429 above it
         self._lock = threading.Lock()
+        self._accepted: list[float] = []
         self._release = threading.Event()
         self._api = _QuietServer((host, 0), _handler(self, api=True))
         self._files = _QuietServer((host, 0), _handler(self, api=False))
@@ -113,6 +125,32 @@ class Simulator:
         with self._lock:
             self.retired_keys |= self.valid_keys
             self.valid_keys = {new_key}
+
+    def over_hidden_limit(self) -> bool:
+        """Stamp a status call; True when it is above the hidden per-second limit (accepted calls in the last
+        second, a sliding window), so it gets a 429 instead of an answer."""
+        with self._lock:
+            now = self.clock()
+            self.status_times.append(now)
+            if self.hidden_limit is None:
+                return False
+            self._accepted = [t for t in self._accepted if t > now - 1.0]
+            if len(self._accepted) >= self.hidden_limit:
+                self.throttled_times.append(now)
+                return True
+            self._accepted.append(now)
+            return False
+
+    def busiest_window(self, seconds: float = 1.0) -> int:
+        """The most status calls that arrived within any `seconds`-long window."""
+        with self._lock:
+            times = sorted(self.status_times)
+        best, first = 0, 0
+        for last, t in enumerate(times):
+            while times[first] <= t - seconds:
+                first += 1
+            best = max(best, last - first + 1)
+        return best
 
     def next_step(self, request_id: str) -> Step | None:
         with self._lock:
@@ -198,6 +236,9 @@ def _handler(sim: Simulator, api: bool) -> type[BaseHTTPRequestHandler]:
                 self._json(404, {"code": 404, "description": "Not found"})
 
         def _status(self, request_id: str) -> None:
+            if sim.over_hidden_limit():
+                self._json(429, {"code": 429, "description": "Too many requests"})
+                return
             if sim.delay_seconds:
                 sim.wait_released(sim.delay_seconds)
             step = sim.next_step(request_id)

@@ -6,14 +6,14 @@ import copy
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
 from profile_poller.core.classify import ApiResponse
 from profile_poller.core.model import Outcome, outcome_map
 from profile_poller.core.ports import Credentials, CredentialsError, LeaseLost, PublishError, Readable, TransportError
-from profile_poller.core.schedule import Due
+from profile_poller.core.schedule import AskingLease, Due
 
 
 class FakeClock:
@@ -36,10 +36,40 @@ class FakeClock:
         self.now += seconds
 
 
-class FakeStore:
+class FakeLeases:
+    """The asking lease of FakeStore, conditional as in DynamoRequestStore."""
+
+    def __init__(self) -> None:
+        self.asking: AskingLease | None = None
+        self.asking_lock = threading.Lock()
+
+    def take_asking(self, owner: str, now: int, until: int) -> AskingLease:
+        with self.asking_lock:
+            held = self.asking
+            if held is not None and held.owner and held.until >= now and held.owner != owner:
+                return held
+            base = held or AskingLease("", 0)
+            self.asking = replace(base, owner=owner, until=until)
+            return self.asking
+
+    def keep_asking(self, lease: AskingLease) -> None:
+        with self.asking_lock:
+            if self.asking is None or self.asking.owner != lease.owner:
+                raise LeaseLost("#asking")
+            self.asking = lease
+
+    def end_asking(self, lease: AskingLease) -> None:
+        with self.asking_lock:
+            if self.asking is None or self.asking.owner != lease.owner:
+                raise LeaseLost("#asking")
+            self.asking = replace(lease, owner="", until=0)
+
+
+class FakeStore(FakeLeases):
     """Items keyed by request_id; claims and writes are conditional exactly as in DynamoRequestStore."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.items: dict[str, dict[str, Any]] = {}
         self.lock = threading.Lock()
         self.before_claim: Callable[[str], None] | None = None  # to stage races

@@ -3,7 +3,9 @@ rotation; then the invariants users rely on are checked against what really land
 
 `python -m tests.chaos --requests 1000` (make chaos) prints
 `chaos: requests=N lost=0 stuck=0 duplicate_event_ids=0 objects_mismatched=0 notified=N terminal=T pending=P
-aws_faults=F` (the AWS faults the proxy injected, tests/chaos/aws_faults.py).
+aws_faults=F max_rate_ratio=M throttled_share=S` (the AWS faults the proxy injected, tests/chaos/aws_faults.py;
+the busiest second of status calls over RATE_LIMIT_PER_SECOND; the share of status calls the simulated tenant's
+hidden limit, HIDDEN_LIMIT a second, answered 429; scripted 429s are faults and not counted there).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 from local.faultproxy import FaultProxy
 from local.simulator import FileSpec, Simulator, Step
 from local.stack import LocalStack, drain, s3_reader
-from profile_poller.adapters.dynamodb import from_dynamo, to_dynamo
+from profile_poller.adapters.dynamodb import ASKING_KEY, from_dynamo, to_dynamo
 from profile_poller.core.bounds import epoch_seconds
 from profile_poller.core.model import archive_key
 from profile_poller.core.sweep import Sweep
@@ -35,6 +37,8 @@ from tests.chaos.sftp_files import SftpPlan
 
 KEY_1, KEY_2 = "chaos-key-one-4f1c", "chaos-key-two-9d2e"
 LEASE = 600
+RATE = 100  # RATE_LIMIT_PER_SECOND of the chaos sweeps
+HIDDEN_LIMIT = 80  # what the simulated tenant accepts a second (429 above)
 HTML = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
 FAULTS: list[Callable[[], Step]] = [
     lambda: Step.error(500, 500, "Internal server error"),
@@ -104,6 +108,8 @@ class Report:
     aws_faults: int = 0
     poison_unsettled: int = 0  # a poison input (tests/chaos/poison.py) not settled as it must be
     poison_exercised: int = 0  # poison inputs that reached the code they target
+    max_rate_ratio: float = 0.0  # the busiest second of status calls / RATE_LIMIT_PER_SECOND
+    throttled_share: float = 0.0  # status calls the tenant's hidden limit answered 429 / all status calls
     details: dict[str, list[str]] = field(default_factory=dict)
 
     def line(self) -> str:
@@ -111,7 +117,8 @@ class Report:
             f"chaos: requests={self.requests} lost={self.lost} stuck={self.stuck} "
             f"duplicate_event_ids={self.duplicate_event_ids} objects_mismatched={self.objects_mismatched} "
             f"notified={self.notified} terminal={self.terminal} pending={self.pending} aws_faults={self.aws_faults} "
-            f"poison_unsettled={self.poison_unsettled} poison_exercised={self.poison_exercised}"
+            f"poison_unsettled={self.poison_unsettled} poison_exercised={self.poison_exercised} "
+            f"max_rate_ratio={self.max_rate_ratio:.2f} throttled_share={self.throttled_share:.3f}"
         )
 
 
@@ -168,9 +175,12 @@ def _plan(
 
 def run_chaos(stack: LocalStack, sim: Simulator, requests: int, seed: int = 7, sftp: SftpPlan | None = None) -> Report:
     """The sweeps' AWS clients go through a fault proxy; the setup and the checker talk to moto directly."""
+    sim.hidden_limit = HIDDEN_LIMIT  # the tenant's own limit, below ours: the sweeps find it (AIMD)
     with FaultProxy(stack.endpoint, BASE, seed) as proxy:
         report = _run(stack, sim, requests, seed, proxy, sftp)
     report.aws_faults = proxy.total
+    report.max_rate_ratio = sim.busiest_window(1.0) / RATE
+    report.throttled_share = len(sim.throttled_times) / max(1, len(sim.status_times))
     report.details.update({f"aws {s}.{o} {f}": [str(n)] for (s, o, f), n in sorted(proxy.injected.items())})
     return report
 
@@ -195,7 +205,7 @@ def _run(
         LEASE_SECONDS=str(LEASE),
         MAX_AGE_SECONDS="7200",
         MAX_TRANSIENT_ERRORS="6",
-        RATE_LIMIT_PER_SECOND="1000",
+        RATE_LIMIT_PER_SECOND=str(RATE),
         BACKOFF_BASE_SECONDS="20",
         BACKOFF_MAX_SECONDS="600",
         FILE_SOURCE="https",  # bare paths stay API-relative HTTPS; sftp:// values go to the SFTP server
@@ -322,6 +332,7 @@ def _check(
         for raw in page["Items"]:
             item = from_dynamo(raw)
             items[item["request_id"]] = item
+    items.pop(ASKING_KEY, None)  # the tenant's asking lease, not a request
     assert stack.queue_url is not None
     messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for envelope in drain(stack, stack.queue_url):

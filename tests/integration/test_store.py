@@ -12,7 +12,7 @@ from local.stack import LocalStack
 from profile_poller.adapters.dynamodb import DynamoRequestStore, to_dynamo
 from profile_poller.core.model import Kind, Outcome, Status
 from profile_poller.core.ports import LeaseLost
-from profile_poller.core.schedule import Due, check_at
+from profile_poller.core.schedule import AskingLease, Due, check_at
 from profile_poller.entry.producer import AlreadyRegistered, register
 
 NOW = 1_800_000_000
@@ -173,3 +173,25 @@ def test_register_never_overwrites(table_stack: LocalStack) -> None:
     register(ddb, table_stack.table, "r1")
     with pytest.raises(AlreadyRegistered):
         register(ddb, table_stack.table, "r1")
+
+
+def test_the_asking_lease_is_one_sweeps_at_a_time_and_keeps_the_rate(
+    table_stack: LocalStack, store: DynamoRequestStore
+) -> None:
+    # Given sweep a holding the tenant's asking lease
+    lease = store.take_asking("a", NOW, NOW + 60)
+    assert lease.owner == "a" and lease.rate is None
+    # Then sweep b is refused while it lasts, and cannot renew or end it
+    assert store.take_asking("b", NOW + 1, NOW + 61).owner != "b"
+    with pytest.raises(LeaseLost):
+        store.keep_asking(AskingLease("b", NOW + 61, 5.0, NOW + 1))
+    # When a renews with a lowered rate and a pause, then ends
+    store.keep_asking(AskingLease("a", NOW + 90, 6.5, NOW + 30, NOW + 40))
+    assert store.take_asking("b", NOW + 61, NOW + 121).owner != "b"  # renewed past NOW + 60
+    store.end_asking(AskingLease("a", 0, 7.25, NOW + 31, NOW + 40))
+    # Then b takes it with the rate state a left; the item never shows up as a due request
+    taken = store.take_asking("b", NOW + 32, NOW + 92)
+    assert (taken.owner, taken.rate, taken.rate_at, taken.paused_until) == ("b", 7.25, NOW + 31, NOW + 40)
+    assert list(store.due_ids("0", NOW + 10**6)) == []
+    # and once b's lease has run out (b died), c takes it
+    assert store.take_asking("c", NOW + 93, NOW + 153).owner == "c"

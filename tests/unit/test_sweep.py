@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from profile_poller.core.ports import FileMissing, FilePermission, FileRefused, StoreError, TransportError
+from profile_poller.core.schedule import check_at
 from profile_poller.core.sweep import Sweep, SweepDeps
 from profile_poller.entry.config import Settings
 from tests.fakes import FakeApi, FakeArchive, FakeClock, FakeFile, FakeKeys, FakeNotifier, FakeStore, json_response
@@ -194,17 +195,50 @@ def test_an_old_request_that_finished_is_completed_not_expired(world: World) -> 
     assert world.status("old") == "COMPLETED"
 
 
-def test_throttle_stops_asking_without_sleeping_and_honours_retry_after(world: World) -> None:
+def test_a_long_retry_after_ends_the_sweep_without_sleeping_and_is_honoured(world: World) -> None:
     world.register(*[f"r{i}" for i in range(20)])
     world.api.answers["r0"] = [json_response(429, '{"code": 429}', {"Retry-After": "120"})]
     summary = world.sweep(concurrency=1)
-    assert summary["throttled"] == 1 and summary["stopped"] == "throttled by the API (429)"
+    assert summary["throttled"] == 1 and "Retry-After" in str(summary["stopped"])
     assert int(world.store.items["r0"]["next_check_at"]) == int(world.clock()) + 120
     asked = {rid for rid, _ in world.api.asked}
     assert asked == {"r0"}  # nobody else was asked in this sweep
     untouched = [i for rid, i in world.store.items.items() if rid != "r0"]
     assert all(i["next_check_at"] == 0 and "lease_owner" not in i for i in untouched)  # still due, unleased
     assert world.clock.slept < 1.0  # the 120 s were not slept
+    # and the next sweeps honour the pause the API asked for (kept on the asking lease): 60 s later one ends at
+    # once, 110 s later one sleeps the last 10 s before asking
+    world.clock.advance(60)
+    assert "Retry-After" in str(world.sweep(owner="owner-2", concurrency=1)["stopped"]) and len(world.api.asked) == 1
+    world.clock.advance(50)
+    world.sweep(owner="owner-3", concurrency=1)
+    assert world.clock() >= 1_800_000_120 and len(world.api.asked) > 1
+
+
+def test_a_429_slows_the_sweep_down_instead_of_stopping_it(world: World) -> None:
+    # Given 30 requests at 10 calls a second, and the API throttling the fifth call (no Retry-After)
+    ids = [f"r{i:02d}" for i in range(30)]
+    world.register(*ids)
+    world.api.answers["r04"] = [json_response(429, '{"code": 429}')]
+    started = world.clock()
+    # When a sweep runs
+    summary = world.sweep(concurrency=1, rate_limit_per_second=10)
+    # Then every request was asked, the rate dropped (multiplicatively) and is recovering (additively)
+    assert summary["throttled"] == 1 and summary["stopped"] is None and len(world.api.asked) == 30
+    assert summary["still_pending"] == 29
+    assert 3 <= summary["asking_rate_per_second"] < 10
+    assert world.clock() - started > 29 / 10  # slower than the configured rate
+
+
+def test_an_extra_sweep_ends_at_once_and_says_why(world: World) -> None:
+    world.register("r1")
+    world.store.take_asking("other-sweep", int(world.clock()), int(world.clock()) + 60)
+    summary = world.sweep()
+    assert summary["due_seen"] == 0 and world.api.asked == []
+    assert "another sweep (other-sweep) holds the asking lease" in str(summary["stopped"])
+    # and once that sweep's lease has run out (it died), the next sweep asks
+    world.clock.advance(61)
+    assert world.sweep()["still_pending"] == 1
 
 
 @pytest.mark.parametrize(("status", "body"), [(401, '{"code": 430}'), (405, '{"code": 405}')])
@@ -475,7 +509,11 @@ def test_a_long_copy_of_a_large_file_keeps_the_request_from_other_sweeps(world: 
     def slow_put(key: str, body: Any, metadata: Any) -> str:
         if not rival:
             world.clock.advance(600)  # far past the claim's hold (the next check)
-            rival.update(world.sweep(owner="rival"))
+            now = int(world.clock())
+            entries = list(world.store.due_ids("0", now))  # a rival sweep tries to claim whatever is due
+            rival["claimed"] = sum(
+                1 for d in entries if world.store.claim(d, "rival", now, check_at(now + 60, d.attempts + 1), 1)
+            )
         return put(key, body, metadata)
 
     world.archive.put = slow_put  # type: ignore[method-assign]

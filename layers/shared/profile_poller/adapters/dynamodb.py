@@ -12,7 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ..core.log import logger
 from ..core.model import Outcome, Status, outcome_map
 from ..core.ports import ItemRejected, LeaseLost, StoreError
-from ..core.schedule import Due
+from ..core.schedule import AskingLease, Due
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -52,6 +52,25 @@ def _dynamo_to_plain(value: Any) -> Any:
     if isinstance(value, set):
         return sorted(_dynamo_to_plain(v) for v in value)
     return value
+
+
+ASKING_KEY = "#asking"  # the tenant's asking lease; not a valid request-id, never in the due index
+_RATE_STATE = "rate = :rate, rate_at = :rate_at, paused_until = :paused"
+
+
+def _rate_values(lease: AskingLease) -> dict[str, Any]:
+    return {":rate": lease.rate or 0, ":rate_at": lease.rate_at, ":paused": lease.paused_until}
+
+
+def _asking(item: Mapping[str, Any], owner: str) -> AskingLease:
+    rate = item.get("rate")
+    return AskingLease(
+        owner=str(item.get("lease_owner", owner)),
+        until=int(item.get("lease_until", 0)),
+        rate=float(rate) if isinstance(rate, int | float) and rate > 0 else None,
+        rate_at=float(item.get("rate_at", 0)),
+        paused_until=float(item.get("paused_until", 0)),
+    )
 
 
 def _conditional_failed(exc: ClientError) -> bool:
@@ -235,6 +254,34 @@ class DynamoRequestStore:
             names={"#status": "status"},
             applied=lambda item: _settled_as(item, outcome),
         )
+
+    def take_asking(self, owner: str, now: int, until: int) -> AskingLease:
+        try:
+            answer = self._client.update_item(
+                TableName=self._table,
+                Key=to_dynamo({"request_id": ASKING_KEY}),
+                UpdateExpression="SET lease_owner = :me, lease_until = :until",
+                ConditionExpression="attribute_not_exists(lease_owner) OR lease_until < :now OR lease_owner = :me",
+                ExpressionAttributeValues=to_dynamo({":me": owner, ":until": until, ":now": now}),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):  # dynalite returns no item: the holder is then unknown
+                held = from_dynamo(exc.response.get("Item") or {})  # type: ignore[arg-type]
+                return _asking(held, "another sweep")
+            raise StoreError(f"taking the asking lease failed: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"taking the asking lease failed: {exc}") from exc
+        return _asking(from_dynamo(answer["Attributes"]), owner)
+
+    def keep_asking(self, lease: AskingLease) -> None:
+        update = "SET lease_until = :until, " + _RATE_STATE
+        self._guarded_update(ASKING_KEY, lease.owner, update, {":until": lease.until, **_rate_values(lease)})
+
+    def end_asking(self, lease: AskingLease) -> None:
+        update = "SET " + _RATE_STATE + " REMOVE lease_owner, lease_until"
+        self._guarded_update(ASKING_KEY, lease.owner, update, _rate_values(lease))
 
     def _guarded_update(
         self,

@@ -19,7 +19,7 @@ from typing import Any
 from .model import Outcome
 from .outcomes import SNS_BATCH
 from .ports import Notifier, RequestStore
-from .schedule import Due
+from .schedule import AskingLease, Due
 from .settings import Settings
 
 # calls that may still run in a row for one item after the last check: the settle write, then a batch's
@@ -120,6 +120,15 @@ class _TimedStore:
             self._inner.decide(outcome, owner, next_check_at)
         finally:
             self._budget.observe(started)
+
+    def take_asking(self, owner: str, now: int, until: int) -> AskingLease:
+        return self._inner.take_asking(owner, now, until)
+
+    def keep_asking(self, lease: AskingLease) -> None:
+        self._inner.keep_asking(lease)
+
+    def end_asking(self, lease: AskingLease) -> None:
+        self._inner.end_asking(lease)
 
     def finish(self, outcome: Outcome, owner: str, expires_at: int) -> None:
         started = self._clock()

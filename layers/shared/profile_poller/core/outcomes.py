@@ -47,6 +47,7 @@ class SweepSummary:
     counts: Counter[str] = field(default_factory=Counter)
     oldest_pending_age: int | None = None
     stopped: str | None = None
+    asking_rate: float | None = None  # the shared status-call rate when the sweep ended (AIMD on 429)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, name: str, amount: int = 1) -> None:
@@ -62,6 +63,7 @@ class SweepSummary:
         result: dict[str, object] = {name: self.counts[name] for name in COUNTERS}
         result["oldest_pending_age_seconds"] = self.oldest_pending_age
         result["stopped"] = self.stopped
+        result["asking_rate_per_second"] = self.asking_rate
         return result
 
 

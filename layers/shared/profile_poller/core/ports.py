@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from .classify import ApiResponse
 from .model import Outcome
-from .schedule import Due
+from .schedule import AskingLease, Due
 
 
 class LeaseLost(Exception):
@@ -172,6 +172,19 @@ class RequestStore(Protocol):
 
     def finish(self, outcome: Outcome, owner: str, expires_at: int) -> None:
         """Terminal transition: status, outcome map, TTL; removes due_shard and the lease."""
+        ...
+
+    def take_asking(self, owner: str, now: int, until: int) -> AskingLease:
+        """Take the tenant's asking lease (one sweep asks the API at a time) if it is free, expired at `now` or
+        already `owner`'s; returns the lease as it stands: held by `owner` when taken, by another sweep if not."""
+        ...
+
+    def keep_asking(self, lease: AskingLease) -> None:
+        """Extend the asking lease to `lease.until` and store the rate state; LeaseLost if another sweep holds it."""
+        ...
+
+    def end_asking(self, lease: AskingLease) -> None:
+        """Give the asking lease up, keeping the rate state for the next sweep; LeaseLost if it was not ours."""
         ...
 
 

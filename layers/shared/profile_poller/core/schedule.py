@@ -45,3 +45,15 @@ def attempts_in(next_check_at: Decimal | int | float | str) -> int:
     if not fraction.is_finite() or fraction % UNIT != 0:
         return 0
     return int(fraction / UNIT)
+
+
+@dataclass(frozen=True)
+class AskingLease:
+    """The tenant's asking lease as stored: who holds it until when, and the rate state handed between sweeps
+    (`rate` as of `rate_at`; no call before `paused_until`, from a Retry-After)."""
+
+    owner: str
+    until: int
+    rate: float | None = None
+    rate_at: float = 0.0
+    paused_until: float = 0.0

@@ -58,6 +58,7 @@ class Settler:
         clock: Callable[[], float],
         stop: Callable[[str, bool], None],
         rotate: Callable[[Credentials], Credentials | None],
+        throttled: Callable[[float | None], None],
     ) -> None:
         self._s = settings
         self._store = store
@@ -68,6 +69,7 @@ class Settler:
         self._clock = clock
         self._stop = stop
         self._rotate = rotate
+        self._throttled = throttled
         # a claim holds the request at least this long: time to ask (two tries on a rotated key) before it is due
         self.hold = math.ceil(2 * settings.http_timeout_seconds) + 1
 
@@ -83,7 +85,7 @@ class Settler:
                 self.retry_later(claimed, transient=reason)
             case Throttled(retry_after):
                 self._summary.add("throttled")
-                self._stop("throttled by the API (429)", False)
+                self._throttled(retry_after)  # the shared rate drops; the sweep goes on, slower
                 later = claimed.scheduled
                 if retry_after is not None:  # a Retry-After of years is clamped: never parked past the backoff cap
                     delay = max(1, math.ceil(min(retry_after, self._s.backoff_max_seconds)))

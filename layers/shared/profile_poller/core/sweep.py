@@ -15,12 +15,13 @@ from dataclasses import dataclass, field, replace
 
 from .asking import Asker
 from .budget import TimeBudget
+from .classify import Throttled
 from .copier import FileCopier
 from .copygate import CopyClock, CopyGate
 from .log import logger
 from .model import InvalidRequestId, PendingRequest, Status, validate_request_id
 from .outcomes import OutcomeBatch, SweepSummary
-from .pacing import RateLimiter, backoff_seconds
+from .pacing import backoff_seconds
 from .ports import (
     Archive,
     CredentialsError,
@@ -37,6 +38,7 @@ from .schedule import Due, check_at
 from .settings import Settings
 from .settle import Claimed, Settler, TableFailed
 from .shards import shards_to_read
+from .throttle import TenantGate
 
 
 @dataclass
@@ -68,7 +70,7 @@ class Sweep:
             deps, store=self._budget.watch_store(deps.store), notifier=self._budget.watch_notifier(deps.notifier)
         )
         self._owner = owner
-        self._limiter = RateLimiter(settings.rate_limit_per_second, deps.clock, deps.sleep)
+        self._gate = TenantGate(deps.store, owner, settings.rate_limit_per_second, deps.clock, deps.sleep)
         self.summary = SweepSummary()
         copier = FileCopier(
             deps.api,
@@ -96,6 +98,7 @@ class Sweep:
             clock=deps.clock,
             stop=self._stop,
             rotate=self._asker.rotate,
+            throttled=self._gate.throttled,
         )
         self._asking = threading.BoundedSemaphore(settings.concurrency)  # status calls (and settling) at once
         self._stop_reason: str | None = None
@@ -104,6 +107,14 @@ class Sweep:
     # -- driving -------------------------------------------------------------------------------
 
     def run(self) -> SweepSummary:
+        try:
+            self._stop_reason = self._gate.take()  # one sweep at a time asks: an extra one ends here
+        except StoreError as exc:
+            self.summary.add("systemic")
+            self._stop(f"the table could not be written: {exc}", systemic=True)
+        if self._stop_reason is not None:
+            self.summary.stopped = self._stop_reason
+            return self.summary
         now = int(self._d.clock())
         workers = 2 * self._s.concurrency  # half of them claiming ahead of the status calls
         slots = threading.BoundedSemaphore(workers)
@@ -116,7 +127,9 @@ class Sweep:
             if self._d.sftp is not None:
                 self._d.sftp.end_sweep()  # one SSH connection per sweep: a frozen container keeps none open
         self._batch.flush()
+        self._gate.end()
         self.summary.stopped = self._stop_reason
+        self.summary.asking_rate = round(self._gate.limiter.rate, 3)
         return self.summary
 
     def _feed_shard(
@@ -216,7 +229,13 @@ class Sweep:
             self._settler.release(claimed)
             self.summary.add("not_started")
             return
-        self._limiter.acquire()
+        halt = self._gate.keep()
+        if halt is not None:
+            self._stop(halt)
+            self._settler.release(claimed)
+            self.summary.add("not_started")
+            return
+        self._gate.limiter.acquire()
         try:
             verdict, credentials = self._asker.ask(claimed.request.request_id)
         except CredentialsError as exc:
@@ -225,6 +244,8 @@ class Sweep:
             self._settler.release(claimed)
             self.summary.add("not_started")
             return
+        if not isinstance(verdict, Throttled):
+            self._gate.limiter.accepted()
         self._settler.act(claimed, verdict, credentials)
 
     # -- helpers -------------------------------------------------------------------------------

@@ -65,6 +65,7 @@ SWEEP_METRICS: Mapping[str, tuple[str, MetricUnit]] = {
     "copies_out_of_time": ("CopiesOutOfTime", MetricUnit.Count),
 }
 OLDEST_PENDING_AGE = "OldestPendingAgeSeconds"
+ASKING_RATE = "StatusCallRate"  # the tenant's shared status-call rate (AIMD) when the sweep ended, calls a second
 SYSTEMIC_FAILURES = "SystemicFailures"
 # registration result -> metric name (the register function emits all of them every invocation, zeros included)
 REGISTRATION_METRICS: Mapping[str, str] = {
@@ -75,7 +76,7 @@ REGISTRATION_METRICS: Mapping[str, str] = {
 }
 METRIC_NAMES: frozenset[str] = frozenset(
     {name for name, _ in SWEEP_METRICS.values()}
-    | {OLDEST_PENDING_AGE, SYSTEMIC_FAILURES}
+    | {OLDEST_PENDING_AGE, SYSTEMIC_FAILURES, ASKING_RATE}
     | set(REGISTRATION_METRICS.values())
 )
 """Every metric name the code emits in the NAMESPACE namespace (dimension service=profile-poller)."""
@@ -89,6 +90,9 @@ def record_sweep(summary: Mapping[str, object]) -> None:
     age = summary.get("oldest_pending_age_seconds")
     if isinstance(age, int):
         metrics.add_metric(name=OLDEST_PENDING_AGE, unit=MetricUnit.Seconds, value=age)
+    rate = summary.get("asking_rate_per_second")
+    if isinstance(rate, int | float):  # absent when the sweep did not ask (another sweep held the lease)
+        metrics.add_metric(name=ASKING_RATE, unit=MetricUnit.CountPerSecond, value=rate)
 
 
 def record_systemic_failure() -> None:

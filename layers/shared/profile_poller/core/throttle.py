@@ -1,0 +1,207 @@
+"""The status-call rate: spaced grants, AIMD on 429 (the tenant's own limit found), Retry-After honoured.
+
+Time comes in through injected functions, never the wall clock. One sweep at a time asks for a tenant (the
+asking lease, see sweep.py), so this limiter holds the rate across sweeps; its state is handed from sweep to
+sweep on the lease item.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import Protocol
+
+from .log import logger
+from .ports import LeaseLost, StoreError
+from .schedule import AskingLease
+
+DECREASE = 0.75  # multiplicative decrease on a 429
+RECOVERY_STEPS = 80  # additive recovery: the configured rate is regained over this many seconds from zero
+FLOOR = 0.05  # never below one call in 20 s
+CALM_SECONDS = 1.0  # 429s within this long of a decrease answer calls made before it: no second decrease
+
+
+class AdaptiveLimiter:
+    """At most `rate` grants a second, each at least 1/rate after the previous one on the clock (a caller that
+    wakes late does not bunch with the next: the burst is one call). On a 429 the rate drops to DECREASE x the
+    rate the API accepted in the last second (between half the current rate and the current rate); it then
+    recovers by ceiling / RECOVERY_STEPS per second up to the ceiling (RATE_LIMIT_PER_SECOND). Retry-After
+    pauses every grant."""
+
+    def __init__(
+        self,
+        ceiling: float,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+        *,
+        rate: float | None = None,
+        rate_at: float | None = None,
+        paused_until: float = 0.0,
+    ) -> None:
+        if ceiling <= 0:
+            raise ValueError("rate must be positive")
+        self._ceiling = ceiling
+        self._clock = clock
+        self._sleep = sleep
+        self._rate = min(ceiling, max(FLOOR, rate if rate is not None else ceiling))
+        self._stamp = clock() if rate_at is None else rate_at  # when _rate was last brought up to date
+        self._next = 0.0  # the earliest next grant
+        self._paused_until = paused_until
+        self._calm_until = 0.0
+        self._accepted: deque[float] = deque()  # when the API accepted (did not throttle) recent calls
+        self._lock = threading.Lock()  # guards the state
+        self._gate = threading.Lock()  # one caller waits for the next grant at a time
+
+    @property
+    def rate(self) -> float:
+        with self._lock:
+            self._recover(self._clock())
+            return self._rate
+
+    @property
+    def paused_until(self) -> float:
+        with self._lock:
+            return self._paused_until
+
+    def state(self, owner: str, until: int) -> AskingLease:
+        """The lease to store: the rate as of now, and any pause still ahead."""
+        with self._lock:
+            now = self._clock()
+            self._recover(now)
+            return AskingLease(owner, until, self._rate, now, self._paused_until)
+
+    def acquire(self) -> None:
+        """Wait for the next grant (no retry loop: each wait is computed, then slept)."""
+        with self._gate:
+            while True:
+                with self._lock:
+                    now = self._clock()
+                    self._recover(now)
+                    wait = max(self._next, self._paused_until) - now
+                    if wait <= 0:
+                        self._next = now + 1.0 / self._rate
+                        return
+                self._sleep(wait)
+
+    def accepted(self) -> None:
+        """The API answered a call without throttling it."""
+        with self._lock:
+            now = self._clock()
+            self._accepted.append(now)
+            while self._accepted and self._accepted[0] < now - 1.0:
+                self._accepted.popleft()
+
+    def throttled(self, retry_after: float | None) -> None:
+        """The API answered 429: decrease (once per calm period) and honour Retry-After."""
+        with self._lock:
+            now = self._clock()
+            self._recover(now)
+            if retry_after is not None and retry_after > 0:
+                self._paused_until = max(self._paused_until, now + retry_after)
+            if now < self._calm_until:
+                return
+            # what the API accepted in the last second is the best guess of its limit; it may also be low because
+            # this sweep was not calling much, so it counts down to half the current rate at most
+            window = [t for t in self._accepted if t > now - 1.0]
+            self._rate = max(FLOOR, DECREASE * min(self._rate, max(float(len(window)), self._rate / 2)))
+            self._stamp = now
+            self._calm_until = now + CALM_SECONDS
+            # tenant limits count per second: the next call waits until the calls the API counted have left it
+            window_clears = window[0] + 1.0 if window else now
+            self._next = max(self._next, now + 1.0 / self._rate, window_clears)
+
+    def _recover(self, now: float) -> None:
+        if now > self._stamp:
+            self._rate = min(self._ceiling, self._rate + (now - self._stamp) * self._ceiling / RECOVERY_STEPS)
+            self._stamp = now
+
+
+ASKING_LEASE_SECONDS = 60  # a sweep that dies holding it blocks the tenant's asking for at most this long
+LONGEST_PAUSE = ASKING_LEASE_SECONDS / 3  # a Retry-After longer than this ends the sweep instead of sleeping
+
+
+class LeaseStore(Protocol):
+    def take_asking(self, owner: str, now: int, until: int) -> AskingLease: ...
+
+    def keep_asking(self, lease: AskingLease) -> None: ...
+
+    def end_asking(self, lease: AskingLease) -> None: ...
+
+
+class TenantGate:
+    """One sweep at a time asks a tenant's API: the one holding the asking lease, renewed while it asks and given
+    up (with the rate state) when it ends. Costs three or four writes a sweep plus one every
+    ASKING_LEASE_SECONDS / 3 seconds of asking; whatever the number of status calls."""
+
+    def __init__(
+        self,
+        store: LeaseStore,
+        owner: str,
+        ceiling: float,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+    ) -> None:
+        self._store = store
+        self._owner = owner
+        self._ceiling = ceiling
+        self._clock = clock
+        self._sleep = sleep
+        self.limiter = AdaptiveLimiter(ceiling, clock, sleep)
+        self._renew_at = 0.0
+        self._held = False
+        self._lock = threading.Lock()
+
+    def take(self) -> str | None:
+        """Take the lease; None when taken, else why this sweep does not ask (StoreError propagates)."""
+        now = self._clock()
+        lease = self._store.take_asking(self._owner, int(now), int(now) + ASKING_LEASE_SECONDS)
+        if lease.owner != self._owner:
+            return (
+                f"another sweep ({lease.owner[:80]}) holds the asking lease until {lease.until}: "
+                "one sweep at a time asks this tenant's API"
+            )
+        self.limiter = AdaptiveLimiter(
+            self._ceiling,
+            self._clock,
+            self._sleep,
+            rate=lease.rate,
+            rate_at=lease.rate_at or None,
+            paused_until=lease.paused_until,
+        )
+        self._held, self._renew_at = True, now + ASKING_LEASE_SECONDS / 3
+        return None
+
+    def keep(self) -> str | None:
+        """Before a status call: renew the lease when due; None to go on, else why the sweep must stop.
+        LeaseLost becomes a reason; StoreError propagates."""
+        with self._lock:
+            now = self._clock()
+            pause = self.limiter.paused_until - now
+            if pause > LONGEST_PAUSE:
+                self._renew_at = 0.0
+                return f"the API asked for a pause of {pause:.0f} s (Retry-After); the next sweep waits it out"
+            if now < self._renew_at:
+                return None
+            try:
+                self._store.keep_asking(self.limiter.state(self._owner, int(now) + ASKING_LEASE_SECONDS))
+            except LeaseLost:
+                self._held = False
+                return "the asking lease went to another sweep (not renewed in time)"
+            self._renew_at = now + ASKING_LEASE_SECONDS / 3
+            return None
+
+    def throttled(self, retry_after: float | None) -> None:
+        self.limiter.throttled(retry_after)
+        with self._lock:
+            self._renew_at = 0.0  # store the lowered rate and any pause at the next call
+
+    def end(self) -> None:
+        """Give the lease up, handing the rate state to the next sweep; a failure only delays that sweep."""
+        if not self._held:
+            return
+        try:
+            self._store.end_asking(self.limiter.state(self._owner, 0))
+        except (LeaseLost, StoreError) as exc:
+            logger.warning("the asking lease was not given up; it expires", extra={"reason": str(exc)})
+        self._held = False

@@ -1,0 +1,73 @@
+"""The status-call rate with a fake clock: spacing without bursts, AIMD on 429, Retry-After, the asking lease."""
+
+from __future__ import annotations
+
+import pytest
+
+from profile_poller.core.throttle import ASKING_LEASE_SECONDS, AdaptiveLimiter, TenantGate
+from tests.fakes import FakeClock, FakeStore
+
+
+def calls_at(limiter: AdaptiveLimiter, clock: FakeClock, n: int) -> list[float]:
+    times = []
+    for _ in range(n):
+        limiter.acquire()
+        times.append(clock())
+    return times
+
+
+def test_grants_are_spaced_and_idle_time_buys_no_burst() -> None:
+    clock = FakeClock()
+    limiter = AdaptiveLimiter(20, clock, clock.sleep)
+    first = calls_at(limiter, clock, 21)
+    assert first[-1] - first[0] == pytest.approx(1.0)  # 21 calls span one second: the burst is one call
+    clock.advance(100)
+    later = calls_at(limiter, clock, 3)
+    assert later[1] - later[0] == pytest.approx(0.05) and later[2] - later[1] == pytest.approx(0.05)
+
+
+def test_a_429_cuts_the_rate_below_what_the_api_accepted_then_it_recovers_additively() -> None:
+    # Given 12/s configured and a tenant that accepted 8 calls in the last second
+    clock = FakeClock()
+    limiter = AdaptiveLimiter(12, clock, clock.sleep)
+    for _ in range(8):
+        limiter.acquire()
+        limiter.accepted()
+    # When the next call is throttled
+    limiter.throttled(None)
+    # Then the rate is 3/4 of what was accepted, a second 429 right after changes nothing (calm period)
+    assert limiter.rate == pytest.approx(6.0)
+    limiter.throttled(None)
+    assert limiter.rate == pytest.approx(6.0)
+    # and it climbs back by 12/80 = 0.15 a second, never past the configured 12
+    clock.advance(4)
+    assert limiter.rate == pytest.approx(6.6)
+    clock.advance(1000)
+    assert limiter.rate == pytest.approx(12.0)
+
+
+def test_retry_after_pauses_every_grant() -> None:
+    clock = FakeClock()
+    limiter = AdaptiveLimiter(10, clock, clock.sleep)
+    limiter.acquire()
+    limiter.throttled(7.5)
+    start = clock()
+    limiter.acquire()
+    assert clock() - start == pytest.approx(7.5)
+
+
+def test_the_asking_lease_hands_the_rate_to_the_next_sweep_and_expires_when_its_sweep_dies() -> None:
+    clock, store = FakeClock(), FakeStore()
+    first = TenantGate(store, "sweep-1", 20, clock, clock.sleep)
+    assert first.take() is None
+    assert "sweep-1" in str(TenantGate(store, "sweep-2", 20, clock, clock.sleep).take())
+    first.limiter.accepted()
+    first.throttled(None)  # 20 -> 7.5 (3/4 of half the rate: the API accepted less than that)
+    first.end()
+    second = TenantGate(store, "sweep-2", 20, clock, clock.sleep)
+    assert second.take() is None and second.limiter.rate == pytest.approx(7.5)
+    # sweep-2 dies holding the lease: sweep-3 is refused until the lease runs out
+    assert TenantGate(store, "sweep-3", 20, clock, clock.sleep).take() is not None
+    clock.advance(ASKING_LEASE_SECONDS + 1)
+    assert TenantGate(store, "sweep-3", 20, clock, clock.sleep).take() is None
+    assert second.keep() is not None  # too late to renew: sweep-2, if it wakes, stops
