@@ -209,7 +209,8 @@ def main() -> int:
             print(f"tick {tick}: {json.dumps(shown)}")
             clock.advance(TICK_SECONDS)
 
-        items = sorted(ddb.scan(TableName=stack.table)["Items"], key=lambda i: i["request_id"]["S"])
+        scanned = ddb.scan(TableName=stack.table)["Items"]
+        items = sorted((i for i in scanned if "status" in i), key=lambda i: i["request_id"]["S"])  # not the lease
         rows = []
         for raw in items:
             outcome: dict[str, Any] = raw.get("outcome", {}).get("M", {})

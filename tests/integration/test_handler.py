@@ -14,6 +14,7 @@ import app
 from local.context import LambdaContext
 from local.simulator import FileSpec, Simulator, Step
 from local.stack import LocalStack, drain
+from profile_poller.adapters.dynamodb import ASKING_KEY
 from profile_poller.core.model import Kind
 from profile_poller.entry.events import InvalidEvent
 from profile_poller.entry.producer import register
@@ -32,7 +33,7 @@ def event(name: str) -> Any:
 
 def items(stack: LocalStack) -> dict[str, dict[str, Any]]:
     raw = stack.client("dynamodb").scan(TableName=stack.table)["Items"]
-    return {i["request_id"]["S"]: i for i in raw}
+    return {i["request_id"]["S"]: i for i in raw if i["request_id"]["S"] != ASKING_KEY}  # not a request
 
 
 @pytest.mark.env(CONCURRENCY="4")

@@ -14,7 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ..core.model import Status
 from ..core.operations import Refused, Stats
 from ..core.ports import StoreError
-from .dynamodb import from_dynamo, to_dynamo
+from .dynamodb import ASKING_KEY, from_dynamo, to_dynamo
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -69,7 +69,8 @@ class DynamoOperations:
         try:
             for page in self._client.get_paginator("scan").paginate(**kwargs):
                 for raw in page.get("Items", []):
-                    yield from_dynamo(raw)
+                    if raw.get("request_id", {}).get("S") != ASKING_KEY:  # the tenant's asking lease, not a request
+                        yield from_dynamo(raw)
         except (ClientError, BotoCoreError) as exc:
             raise StoreError(f"scanning the table failed: {exc}") from exc
 
