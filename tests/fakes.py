@@ -265,6 +265,10 @@ class FakeArchive:
     def stamp(self, key: str, metadata: Mapping[str, str]) -> None:
         self.metadata[key] = dict(metadata)
 
+    def discard(self, key: str) -> None:
+        self.objects.pop(key, None)
+        self.metadata.pop(key, None)
+
 
 class FakeNotifier:
     def __init__(self) -> None:

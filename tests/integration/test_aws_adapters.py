@@ -26,6 +26,18 @@ __all__ = ["proxy"]
 MiB = 1024 * 1024
 
 
+def test_discard_removes_an_object_and_tolerates_a_missing_one(stack: LocalStack) -> None:
+    # Given an object left at a key by an interrupted copy
+    s3 = stack.client("s3")
+    s3.put_object(Bucket=stack.bucket, Key="p/r1/file.csv", Body=b"partial")
+    archive = S3Archive(s3, stack.bucket)
+    # When it is discarded, twice (the second finds nothing)
+    archive.discard("p/r1/file.csv")
+    archive.discard("p/r1/file.csv")
+    # Then the key is empty
+    assert s3.list_objects_v2(Bucket=stack.bucket, Prefix="p/r1/").get("KeyCount") == 0
+
+
 @pytest.mark.parametrize("size", [1000, 20 * MiB])  # a single PUT, and a multipart upload
 def test_archive_streams_and_stamps_sha256(stack: LocalStack, size: int) -> None:
     s3 = stack.client("s3")

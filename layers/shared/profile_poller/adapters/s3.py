@@ -70,9 +70,15 @@ class S3Archive:
                 + ("; the unstamped object was deleted" if removed else "; deleting the unstamped object failed too")
             ) from exc
 
-    def _discard(self, key: str) -> bool:
+    def discard(self, key: str) -> None:
         try:
             self._client.delete_object(Bucket=self._bucket, Key=key)
-        except (ClientError, BotoCoreError):
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreError(f"deleting s3://{self._bucket}/{key} failed: {exc}") from exc
+
+    def _discard(self, key: str) -> bool:
+        try:
+            self.discard(key)
+        except StoreError:
             return False
         return True

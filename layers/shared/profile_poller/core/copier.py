@@ -170,6 +170,24 @@ class FileCopier:
         self._archive.stamp(key, {**metadata, "sha256": reader.sha256, "bytes": str(reader.bytes_read)})
         return StoredFile(role, path, uri, reader.bytes_read, reader.sha256)
 
+    def discard_unarchived(self, request: PendingRequest, files: tuple[StoredFile, ...]) -> int:
+        """Remove any object an earlier, interrupted copy left at the key of a file that ends not archived, so the
+        archive agrees with the outcome. Returns how many removals the archive refused (logged; the outcome stands)."""
+        refused = 0
+        for f in files:
+            if f.archived:
+                continue
+            key = archive_key(self._prefix, request.request_id, request.submitted_at, f.role, f.source)
+            try:
+                self._archive.discard(key)
+            except StoreError as exc:
+                refused += 1
+                logger.error(
+                    "a leftover copy of a file not archived could not be removed",
+                    extra={"request_id": request.request_id, "role": f.role, "reason": str(exc)},
+                )
+        return refused
+
 
 def _log_refusal(request_id: str, role: str, exc: FileRefused) -> None:
     """A refusal fetched nothing; the host is logged so an operator can add it to FILE_HOSTS if it is theirs."""

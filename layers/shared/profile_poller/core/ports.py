@@ -222,6 +222,11 @@ class Archive(Protocol):
         """Replace the object's metadata once the checksum is known."""
         ...
 
+    def discard(self, key: str) -> None:
+        """Remove whatever object is at key (none is fine): a leftover of an earlier, interrupted copy of a file
+        that now ends not archived. Raises StoreError when the archive refuses."""
+        ...
+
 
 class Notifier(Protocol):
     def publish(self, outcomes: Sequence[Outcome]) -> set[str]:

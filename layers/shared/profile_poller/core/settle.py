@@ -157,6 +157,7 @@ class Settler:
             self._store.reschedule(rid, self._owner, claimed.scheduled, request.transient_errors + 1, retry)
             return
         copied = copied.given_up()
+        self._summary.add("archive_failures", self._copier.discard_unarchived(request, copied.files))
         self._summary.add("bytes_archived", sum(f.bytes or 0 for f in copied.files))
         self._summary.add("files_archived", sum(1 for f in copied.files if f.archived))
         self.finish(claimed, Status.COMPLETED, **completed_fields(request, answer, copied))
