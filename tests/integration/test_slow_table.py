@@ -84,9 +84,11 @@ def test_a_slow_table_does_not_overrun_the_lambda_and_claimed_items_come_back(
     left_ms = context.get_remaining_time_in_millis()
 
     # Then it stopped claiming for lack of time, and returned before the Lambda would have been killed
-    assert summary.stopped is not None and summary.stopped.startswith("time budget"), summary.stopped
-    assert left_ms > 0, f"overran: {summary.as_dict()}"
-    assert 0 < summary.counts["completed"] < len(ids)
+    # (how many it settled first depends on how slow the machine makes each write look: claimed > 0 is the floor)
+    figures = json.dumps(summary.as_dict())
+    assert summary.stopped is not None and summary.stopped.startswith("time budget"), figures
+    assert left_ms > 0, f"overran: {figures}"
+    assert summary.counts["claimed"] > 0 and summary.counts["completed"] < len(ids), figures
 
     # And every item it claimed and did not settle is pending, in the due index, its lease ending within LEASE
     now = clock()
@@ -96,12 +98,23 @@ def test_a_slow_table_does_not_overrun_the_lambda_and_claimed_items_come_back(
         assert item["due_shard"] == "0" and "next_check_at" in item
         assert item.get("lease_until", now) <= now + LEASE
 
-    # When the lease has run out and the table is fast again, later sweeps settle all of them, each announced once
+    # When the table is fast again and time passes (past the leases, and past any backoff a status call that timed
+    # out on a loaded machine earned), later sweeps with the default settings settle all of them, and every one
+    # is announced (at least once: docs/subscribers.md)
     proxy.set_rules([])
-    clock.advance(LEASE + 1)
-    for _ in range(3):
-        runtime.sweep(f"after-{time.monotonic_ns()}", LambdaContext().get_remaining_time_in_millis)
-    assert all(item["status"] == "COMPLETED" for item in _items(stack).values())
+    later = Runtime.build(
+        load_settings(stack.function_env(sim.base_url, LEASE_SECONDS=str(LEASE))),
+        clock=clock,
+        aws=AwsPolicy(endpoint_url=proxy.url),
+    )
+    rounds = []
+    for _ in range(4):
+        clock.advance(max(LEASE, later.settings.backoff_max_seconds) + 1)
+        rounds.append(later.sweep(f"after-{time.monotonic_ns()}", LambdaContext().get_remaining_time_in_millis))
+        if all(item["status"] == "COMPLETED" for item in _items(stack).values()):
+            break
+    left = sorted(rid for rid, item in _items(stack).items() if item["status"] != "COMPLETED")
+    assert not left, f"{left[:5]} not settled after {[r.as_dict() for r in rounds]}"
     assert stack.queue_url is not None
     announced = [json.loads(m["Message"])["request_id"] for m in drain(stack, stack.queue_url)]
     assert sorted(set(announced)) == sorted(ids)
