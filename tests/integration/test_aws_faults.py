@@ -17,7 +17,7 @@ from profile_poller.core.model import Kind, Outcome, Status
 from profile_poller.core.schedule import Due, check_at
 from profile_poller.entry.aws import AwsPolicy
 from profile_poller.entry.config import load_settings
-from profile_poller.entry.producer import register
+from profile_poller.entry.producer import AlreadyRegistered, register
 from profile_poller.entry.runtime import Runtime
 from tests.integration.faults import client_via, proxy
 
@@ -139,3 +139,34 @@ def test_an_archive_failing_mid_multipart_leaves_no_object_and_the_request_compl
     (key,) = [o["Key"] for o in s3.list_objects_v2(Bucket=stack.bucket)["Contents"]]
     stored = s3_reader(stack).get_object(Bucket=stack.bucket, Key=key)["Body"].read()
     assert hashlib.sha256(stored).hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("fault", ["error-after", "reset-after"])
+def test_a_registration_that_was_applied_but_answered_badly_is_a_success(
+    stack: LocalStack, proxy: FaultProxy, fault: str
+) -> None:
+    # Given DynamoDB applies the producer's put, then answers 500 or resets; botocore retries the same put
+    client = client_via(proxy, "dynamodb", attempts=3)
+    proxy.set_rules([Rule("dynamodb", fault, operations=ops("PutItem"), times=1)])
+    # When the producer registers
+    item = register(client, stack.table, "r1", kind=Kind.UPDATE, submitted_at=NOW)
+    # Then it is told the registration worked (the retry's condition failed on its own item), and the item is it
+    assert proxy.total == 1
+    assert item["kind"] == "update" and item["submitted_at"] == NOW
+    assert _item(stack, "r1")["status"] == "PENDING"
+
+
+def test_a_registration_of_a_known_id_is_refused_on_the_first_attempt(stack: LocalStack, proxy: FaultProxy) -> None:
+    # Given r1 is registered with exactly the same kind and submitted_at
+    client = client_via(proxy, "dynamodb", attempts=3)
+    register(client, stack.table, "r1", kind=Kind.UPDATE, submitted_at=NOW)
+    # When a producer registers it again (no fault: the condition fails on the first attempt)
+    # Then it is told so: only a retry of its own put is taken as its own
+    with pytest.raises(AlreadyRegistered):
+        register(client, stack.table, "r1", kind=Kind.UPDATE, submitted_at=NOW)
+    # and a retried put whose condition fails on another registration (another kind) is refused too
+    register(client, stack.table, "r2", kind=Kind.GET, submitted_at=NOW)
+    proxy.set_rules([Rule("dynamodb", "error-after", operations=ops("PutItem"), times=1)])
+    with pytest.raises(AlreadyRegistered):
+        register(client, stack.table, "r2", kind=Kind.UPDATE, submitted_at=NOW)
+    assert proxy.total == 1

@@ -55,15 +55,28 @@ def register(
     submitted_at: int | None = None,
     shards: int = 1,
 ) -> dict[str, Any]:
-    """Put one pending request; raise AlreadyRegistered if the id is known (never overwrites)."""
+    """Put one pending request; raise AlreadyRegistered if the id is known (never overwrites).
+
+    botocore retries a put that DynamoDB applied but answered with a 5xx or a reset; the retry's condition then
+    fails on our own item. A condition that failed on a retry (not on the first attempt) against an item with this
+    registration's `kind` and `submitted_at` is that case, and counts as success: the producer is not told that
+    its own registration was already there."""
     item = pending_item(request_id, kind=kind, submitted_at=submitted_at, shards=shards)
     try:
         client.put_item(TableName=table, Item=to_dynamo(item), ConditionExpression="attribute_not_exists(request_id)")
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
+        retried = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) > 0
+        stored = get(client, table, request_id) if retried else None
+        if stored is None or not _same_registration(stored, item):
             raise AlreadyRegistered(f"request-id {request_id!r} is already registered") from None
-        raise
+        return stored
     return item
+
+
+def _same_registration(stored: dict[str, Any], item: dict[str, Any]) -> bool:
+    return all(stored.get(name) == item.get(name) for name in ("kind", "submitted_at"))
 
 
 def get(client: DynamoDBClient, table: str, request_id: str) -> dict[str, Any] | None:
