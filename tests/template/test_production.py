@@ -115,6 +115,8 @@ def test_alarms_watch_errors_queues_systemic_failures_files_not_archived_and_the
         "Invocations",
         "PublishFailures",
         "RegistrationsRejected",
+        "ArchiveFailures",
+        "CopiesOutOfTime",
     }
     queues = [
         a["Dimensions"][0]["Value"]
@@ -130,10 +132,19 @@ def test_alarms_watch_errors_queues_systemic_failures_files_not_archived_and_the
         "FilesNotArchived",
         "OldestPendingAgeSeconds",
         "RegistrationsRejected",
+        "ArchiveFailures",
+        "CopiesOutOfTime",
     ):  # emitted by observability.py with these dims
         assert alarms[name]["Namespace"] == "ProfilePoller"
         assert alarms[name]["Dimensions"] == [{"Name": "service", "Value": "profile-poller"}]
     assert alarms["OldestPendingAgeSeconds"]["Threshold"] == {"Ref": "OldestPendingAlarmSeconds"}
+    # a copy that fails once is retried with backoff: these two alarm only when it persists for three periods
+    for name in ("ArchiveFailures", "CopiesOutOfTime"):
+        assert (alarms[name]["EvaluationPeriods"], alarms[name]["DatapointsToAlarm"], alarms[name]["Period"]) == (
+            3,
+            3,
+            300,
+        )
     assert all(
         a["AlarmActions"] == [{"Ref": "AlarmsTopic"}]
         for a in (r["Properties"] for r in resources(cfn, "AWS::CloudWatch::Alarm").values())
