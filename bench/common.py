@@ -12,7 +12,7 @@ from typing import Any
 import requests
 
 from local.stack import LocalStack, aws_env, create_stack
-from profile_poller.adapters.dynamodb import to_dynamo
+from profile_poller.adapters.dynamo_items import to_dynamo
 from profile_poller.entry.config import Settings, load_settings
 
 KEY = "bench-key"

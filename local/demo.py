@@ -152,7 +152,7 @@ def main() -> int:
         print(f"handler logs    {log_path.relative_to(ROOT)}\n")
 
         import app  # the real handler module, as Lambda imports it
-        from profile_poller.adapters.dynamodb import to_dynamo
+        from profile_poller.adapters.dynamo_items import to_dynamo
         from profile_poller.entry.cli import main as profile_poller
         from profile_poller.entry.config import RegisterSettings, load_settings
         from profile_poller.entry.producer import register

@@ -24,7 +24,7 @@ from typing import Any
 from local.faultproxy import FaultProxy
 from local.simulator import FileSpec, Simulator, Step
 from local.stack import LocalStack, drain, s3_reader
-from profile_poller.adapters.dynamodb import ASKING_KEY, from_dynamo, to_dynamo
+from profile_poller.adapters.dynamo_items import ASKING_KEY, from_dynamo, to_dynamo
 from profile_poller.core.bounds import epoch_seconds
 from profile_poller.core.model import archive_key
 from profile_poller.core.sweep import Sweep

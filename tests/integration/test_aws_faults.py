@@ -12,7 +12,8 @@ from local.context import LambdaContext, OffsetClock
 from local.faultproxy import FaultProxy, Rule, ops
 from local.simulator import FileSpec, Simulator, Step
 from local.stack import LocalStack, s3_reader
-from profile_poller.adapters.dynamodb import DynamoRequestStore, from_dynamo
+from profile_poller.adapters.dynamo_items import from_dynamo
+from profile_poller.adapters.dynamodb import DynamoRequestStore
 from profile_poller.core.model import Kind, Outcome, Status
 from profile_poller.core.schedule import Due, check_at
 from profile_poller.entry.aws import AwsPolicy

@@ -14,7 +14,7 @@ import app
 from local.context import LambdaContext
 from local.simulator import FileSpec, Simulator, Step
 from local.stack import LocalStack, drain
-from profile_poller.adapters.dynamodb import ASKING_KEY
+from profile_poller.adapters.dynamo_items import ASKING_KEY
 from profile_poller.core.model import Kind
 from profile_poller.entry.events import InvalidEvent
 from profile_poller.entry.producer import register

@@ -11,7 +11,7 @@ import pytest
 
 from local.simulator import FileSpec, Simulator, Step
 from local.stack import LocalStack, drain
-from profile_poller.adapters.dynamodb import from_dynamo, to_dynamo
+from profile_poller.adapters.dynamo_items import from_dynamo, to_dynamo
 from profile_poller.core.model import InvalidRequestId
 from profile_poller.entry.producer import register
 from tests.conftest import Stranger, Ticks

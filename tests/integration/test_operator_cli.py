@@ -12,7 +12,7 @@ import pytest
 
 from local.simulator import Simulator, Step
 from local.stack import LocalStack, drain
-from profile_poller.adapters.dynamodb import from_dynamo, to_dynamo
+from profile_poller.adapters.dynamo_items import from_dynamo, to_dynamo
 from profile_poller.adapters.operations import DynamoOperations
 from profile_poller.core.model import Kind
 from profile_poller.core.operations import PREVIOUS_OUTCOMES_KEPT, Refused, retry_values

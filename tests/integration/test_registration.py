@@ -24,7 +24,7 @@ from local.registration import (
 )
 from local.simulator import Simulator, Step
 from local.stack import LocalStack, drain
-from profile_poller.adapters.dynamodb import from_dynamo, to_dynamo
+from profile_poller.adapters.dynamo_items import from_dynamo, to_dynamo
 from profile_poller.adapters.registrations import DynamoRegistrationStore
 from profile_poller.adapters.sqs import SqsRejectedRecords
 from profile_poller.entry.config import RegisterSettings

@@ -11,7 +11,7 @@ from local.context import LambdaContext, OffsetClock
 from local.faultproxy import FaultProxy, Rule, ops
 from local.simulator import Simulator, Step
 from local.stack import LocalStack, drain
-from profile_poller.adapters.dynamodb import ASKING_KEY, from_dynamo, to_dynamo
+from profile_poller.adapters.dynamo_items import ASKING_KEY, from_dynamo, to_dynamo
 from profile_poller.entry.aws import AwsPolicy
 from profile_poller.entry.config import load_settings
 from profile_poller.entry.runtime import Runtime

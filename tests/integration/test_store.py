@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from local.stack import LocalStack
-from profile_poller.adapters.dynamodb import DynamoRequestStore, to_dynamo
+from profile_poller.adapters.dynamo_items import to_dynamo
+from profile_poller.adapters.dynamodb import DynamoRequestStore
 from profile_poller.core.model import Kind, Outcome, Status
 from profile_poller.core.ports import LeaseLost
 from profile_poller.core.schedule import AskingLease, Due, check_at

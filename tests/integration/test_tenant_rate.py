@@ -11,7 +11,7 @@ from typing import Any
 
 from local.simulator import Simulator
 from local.stack import LocalStack
-from profile_poller.adapters.dynamodb import to_dynamo
+from profile_poller.adapters.dynamo_items import to_dynamo
 from profile_poller.entry.config import load_settings
 from profile_poller.entry.runtime import Runtime
 from tests.conftest import API_KEY

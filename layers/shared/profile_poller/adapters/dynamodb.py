@@ -1,4 +1,5 @@
-"""DynamoDB adapter for the requests table (DESIGN §3). Maps ClientError to domain errors."""
+"""DynamoDB adapter for the requests table (DESIGN §3): the sweep's reads and lease-guarded writes, and the
+tenant's asking lease. Maps ClientError to domain errors (dynamo_conditions); the item format is dynamo_items."""
 
 from __future__ import annotations
 
@@ -6,55 +7,21 @@ from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..core.log import logger
 from ..core.model import Outcome, Status, outcome_map
-from ..core.ports import ItemRejected, LeaseLost, StoreError
+from ..core.ports import LeaseLost, StoreError
 from ..core.schedule import AskingLease, Due
+from .dynamo_conditions import conditional_failed, holds, item_refused, settled_as
+from .dynamo_items import ASKING_KEY, DUE_INDEX, from_dynamo, to_dynamo
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-DUE_INDEX = "due"
 PAGE_SIZE = 100
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
 
-
-def to_dynamo(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _serializer.serialize(_plain_to_dynamo(v)) for k, v in values.items()}
-
-
-def from_dynamo(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _dynamo_to_plain(_deserializer.deserialize(v)) for k, v in item.items()}
-
-
-def _plain_to_dynamo(value: Any) -> Any:
-    if isinstance(value, float):
-        return Decimal(str(value))
-    if isinstance(value, dict):
-        return {k: _plain_to_dynamo(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain_to_dynamo(v) for v in value]
-    return value
-
-
-def _dynamo_to_plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _dynamo_to_plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_dynamo_to_plain(v) for v in value]
-    if isinstance(value, set):
-        return sorted(_dynamo_to_plain(v) for v in value)
-    return value
-
-
-ASKING_KEY = "#asking"  # the tenant's asking lease; not a valid request-id, never in the due index
 _RATE_STATE = "rate = :rate, rate_at = :rate_at, paused_until = :paused"
 
 
@@ -70,37 +37,6 @@ def _asking(item: Mapping[str, Any], owner: str) -> AskingLease:
         rate=float(rate) if isinstance(rate, int | float) and rate > 0 else None,
         rate_at=float(item.get("rate_at", 0)),
         paused_until=float(item.get("paused_until", 0)),
-    )
-
-
-def _conditional_failed(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
-
-
-def _item_refused(exc: ClientError, request_id: str) -> ItemRejected | None:
-    """A ValidationException on a write names what is wrong with this item (its size, a value): that request's
-    problem. Throttling, access denied, a missing table stay StoreError (systemic)."""
-    error = exc.response.get("Error", {})
-    if error.get("Code") != "ValidationException":
-        return None
-    return ItemRejected(f"the table refused the write for {request_id[:128]}: {str(error.get('Message', ''))[:300]}")
-
-
-def _holds(item: Mapping[str, Any] | None, owner: str, lease_until: Decimal) -> bool:
-    """The item carries exactly the lease this claim was writing."""
-    item = item or {}
-    held = item.get("lease_until", {}).get("N")
-    return bool(item.get("lease_owner", {}).get("S") == owner and held is not None and Decimal(held) == lease_until)
-
-
-def _settled_as(item: Mapping[str, Any] | None, outcome: Outcome) -> bool:
-    """The item already shows this outcome as its terminal state (a retried finish whose first attempt won)."""
-    item = item or {}
-    done = item.get("outcome", {}).get("M", {})
-    return bool(
-        item.get("status", {}).get("S") == outcome.status.value
-        and "lease_owner" not in item
-        and done.get("finished_at", {}).get("N") == str(outcome.finished_at)
     )
 
 
@@ -161,14 +97,14 @@ class DynamoRequestStore:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
-            if _conditional_failed(exc):
+            if conditional_failed(exc):
                 current: Mapping[str, Any] | None = exc.response.get("Item")  # type: ignore[assignment]
-                if _holds(current, owner, next_check_at):
+                if holds(current, owner, next_check_at):
                     # a retry of our own claim: the first attempt was applied, its answer lost (500, reset)
                     return from_dynamo(current or {})
                 self._unindex_if_misfiled(request_id, current)
                 return None
-            refused = _item_refused(exc, request_id)
+            refused = item_refused(exc, request_id)
             if refused is not None:
                 raise refused from None
             raise StoreError(f"claiming {request_id} failed: {exc}") from exc
@@ -252,7 +188,7 @@ class DynamoRequestStore:
             update=update,
             values=values,
             names={"#status": "status"},
-            applied=lambda item: _settled_as(item, outcome),
+            applied=lambda item: settled_as(item, outcome),
         )
 
     def take_asking(self, owner: str, now: int, until: int) -> AskingLease:
@@ -267,7 +203,7 @@ class DynamoRequestStore:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
-            if _conditional_failed(exc):  # dynalite returns no item: the holder is then unknown
+            if conditional_failed(exc):  # dynalite returns no item: the holder is then unknown
                 held = from_dynamo(exc.response.get("Item") or {})  # type: ignore[arg-type]
                 return _asking(held, "another sweep")
             raise StoreError(f"taking the asking lease failed: {exc}") from exc
@@ -308,11 +244,11 @@ class DynamoRequestStore:
         try:
             self._client.update_item(**kwargs)
         except ClientError as exc:
-            if _conditional_failed(exc):
+            if conditional_failed(exc):
                 if applied is not None and applied(exc.response.get("Item")):  # type: ignore[arg-type]
                     return
                 raise LeaseLost(request_id) from None
-            refused = _item_refused(exc, request_id)
+            refused = item_refused(exc, request_id)
             if refused is not None:
                 raise refused from None
             raise StoreError(f"updating {request_id} failed: {exc}") from exc

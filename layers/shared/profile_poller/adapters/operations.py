@@ -14,7 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ..core.model import Status
 from ..core.operations import Refused, Stats
 from ..core.ports import StoreError
-from .dynamodb import ASKING_KEY, from_dynamo, to_dynamo
+from .dynamo_items import ASKING_KEY, from_dynamo, to_dynamo
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

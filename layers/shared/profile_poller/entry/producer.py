@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from ..adapters.dynamodb import DUE_INDEX, from_dynamo, to_dynamo
+from ..adapters.dynamo_items import DUE_INDEX, from_dynamo, to_dynamo
 from ..core import registration
 from ..core.bounds import InvalidSubmittedAt, validate_submitted_at
 from ..core.model import Kind, Status
