@@ -15,8 +15,9 @@ from dataclasses import dataclass, replace
 from .classify import Finished
 from .copygate import CopyGate
 from .errorfile import ErrorFileParser
+from .items import PendingRequest
 from .log import logger
-from .model import ErrorSummary, Kind, PendingRequest, StoredFile, archive_key
+from .model import ErrorSummary, Kind, StoredFile, archive_key
 from .ports import (
     Archive,
     ArchiveFailed,
