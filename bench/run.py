@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from typing import Any
 
 from bench import copies, errorfile, sftp
 from bench.common import fresh_stack, pending, put_items, settings_for, simulator_process
+from bench.imports import import_ratio
 from local.dynalite import NodeMissing, dynalite_server, install
 from local.stack import LocalStack, moto_server
 from profile_poller.adapters.dynamodb import DynamoRequestStore
@@ -150,26 +150,6 @@ def peak_rss(stack: LocalStack, size: int) -> float:
     assert figures["error_count"] == rows, figures
     assert figures["errors_by_code"] == {"3005": rows}, figures
     return float(figures["peak_rss_mb"])
-
-
-def import_ratio(runs: int = 7) -> float:
-    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'functions/poller'}:{ROOT / 'layers/shared'}"}
-    floor_code = "import boto3, requests\nfrom aws_lambda_powertools import Logger, Metrics, Tracer"
-
-    def timed(code: str) -> float:
-        program = f"import time\nt = time.perf_counter()\n{code}\nprint(time.perf_counter() - t)"
-        out = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True, text=True, check=True)
-        return float(out.stdout.strip())
-
-    floors, handlers = [], []
-    for _ in range(runs):  # interleaved, so drift on the machine hits both alike
-        floors.append(timed(floor_code))
-        handlers.append(timed("import app"))
-    floor, handler = statistics.median(floors), statistics.median(handlers)
-    print(
-        f"  import: handler module {handler * 1000:.0f} ms, floor {floor * 1000:.0f} ms (medians of {runs})", flush=True
-    )
-    return handler / floor
 
 
 def main() -> int:

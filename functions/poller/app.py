@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from profile_poller.entry.config import ConfigError, check_lease, load_settings
 from profile_poller.entry.events import parse_event
@@ -17,6 +15,9 @@ from profile_poller.entry.observability import (
     record_systemic_failure,
 )
 from profile_poller.entry.runtime import Runtime
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 _runtime: Runtime | None = None  # reused across invocations of a warm container
 

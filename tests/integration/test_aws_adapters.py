@@ -8,7 +8,6 @@ from typing import Any
 
 import jsonschema
 import pytest
-from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
 from local.faultproxy import FaultProxy, Rule
 from local.stack import LocalStack, drain, subscribe
@@ -18,7 +17,7 @@ from profile_poller.adapters.sns import SnsNotifier
 from profile_poller.core.model import Kind, Outcome, Status
 from profile_poller.core.ports import Credentials, CredentialsError, StoreError, TransportError
 from profile_poller.core.streams import MeteredReader
-from tests.fakes import FakeFile
+from tests.fakes import FakeClock, FakeFile
 from tests.integration.faults import client_via, proxy
 from tests.unit.test_events_and_messages import SCHEMA
 
@@ -99,7 +98,7 @@ def put_secret(stack: LocalStack, value: str) -> None:
 
 def test_secret_is_cached_and_force_fetched_after_rotation(stack: LocalStack) -> None:
     keys = SecretKeySource(
-        SecretsProvider(boto3_client=stack.client("secretsmanager")),
+        stack.client("secretsmanager"),
         stack.secret_id,
         base_url_override="https://t.example",
     )
@@ -109,11 +108,26 @@ def test_secret_is_cached_and_force_fetched_after_rotation(stack: LocalStack) ->
     assert keys.refresh(first).api_key == "rotated"
 
 
+def test_the_cached_secret_is_read_again_after_300_seconds(stack: LocalStack) -> None:
+    # Given a key source on a clock the test moves, and a first read of the secret
+    clock = FakeClock()
+    keys = SecretKeySource(
+        stack.client("secretsmanager"), stack.secret_id, base_url_override="https://t.example", clock=clock
+    )
+    first = keys.current()
+    # When the secret is rotated, Then the cached key serves for 300 s, and the new one is read after that
+    put_secret(stack, json.dumps({"api_key": "rotated"}))
+    clock.advance(299)
+    assert keys.current() == first
+    clock.advance(1)
+    assert keys.current().api_key == "rotated"
+
+
 def test_a_secret_created_empty_says_it_has_no_value_yet(stack: LocalStack) -> None:
     # Given a secret created as the stack creates it: no SecretString, no GenerateSecretString
     sm = stack.client("secretsmanager")
     empty = sm.create_secret(Name="profile-poller/empty", KmsKeyId="alias/aws/secretsmanager")["ARN"]
-    keys = SecretKeySource(SecretsProvider(boto3_client=sm), empty, base_url_override="https://t.example")
+    keys = SecretKeySource(sm, empty, base_url_override="https://t.example")
     # When the poller reads it, Then a credentials error (systemic, alarmed) says why, naming no value
     with pytest.raises(CredentialsError, match="no value yet"):
         keys.current()
@@ -125,14 +139,14 @@ def test_a_secret_created_empty_says_it_has_no_value_yet(stack: LocalStack) -> N
 def test_unreadable_secret_is_a_credentials_error_without_the_value(stack: LocalStack) -> None:
     put_secret(stack, "two words")
     keys = SecretKeySource(
-        SecretsProvider(boto3_client=stack.client("secretsmanager")),
+        stack.client("secretsmanager"),
         stack.secret_id,
         base_url_override="https://t.example",
     )
     with pytest.raises(CredentialsError) as caught:
         keys.current()
     assert "two words" not in str(caught.value)
-    missing = SecretKeySource(SecretsProvider(boto3_client=stack.client("secretsmanager")), "no-such-secret")
+    missing = SecretKeySource(stack.client("secretsmanager"), "no-such-secret")
     with pytest.raises(CredentialsError, match="SECRET_ID"):
         missing.current()
 

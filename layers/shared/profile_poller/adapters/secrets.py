@@ -1,4 +1,7 @@
-"""The API key from Secrets Manager through Powertools Parameters (cached; force_fetch after a 498).
+"""The API key from Secrets Manager (GetSecretValue, cached for 300 s; re-read bypassing the cache after a 498).
+
+boto3 directly rather than Powertools Parameters: the same cache-with-TTL and forced re-read, without importing
+the Parameters utility (AppConfig, SSM and DynamoDB providers) at the handler's cold import.
 
 Secret value: JSON `{"api_key": "...", "base_url": "https://tenant.webexcampaign.io", "sftp": {...}}` or the bare
 key; the optional `sftp` section is read by sftp_secret.py. API_BASE_URL, when set, overrides the secret's
@@ -8,15 +11,18 @@ base_url. Errors never carry the value.
 from __future__ import annotations
 
 import json
-from typing import Any
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.parameters import SecretsProvider
-from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from ..core.ports import Credentials, CredentialsError, SftpSettings
 from ..core.settings import ConfigError, check_base_url
-from .sftp_secret import parse_sftp_section
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
 
 CACHE_SECONDS = 300
 
@@ -43,6 +49,8 @@ def parse_secret(value: object, base_url_override: str, allow_plain_http: bool) 
         raw_base = data.get("base_url", "")
         base_url = raw_base if isinstance(raw_base, str) else ""
         if data.get("sftp") is not None:
+            from .sftp_secret import parse_sftp_section  # noqa: PLC0415 - lazy: only secrets with an sftp section
+
             sftp = parse_sftp_section(data["sftp"])
     if any(c.isspace() for c in text) or not text.isprintable():
         raise CredentialsError("the API key contains whitespace or control characters")
@@ -56,39 +64,52 @@ def parse_secret(value: object, base_url_override: str, allow_plain_http: bool) 
     return Credentials(api_key=text, base_url=base_url, sftp=sftp)
 
 
-def _unreadable(exc: GetParameterError) -> str:
+def _unreadable(exc: ClientError | BotoCoreError) -> str:
     """Why the secret could not be read, from the SDK's error code (never its value)."""
-    cause = exc.__cause__ or exc.__context__  # Powertools raises inside its `except`, without `from`
-    code = ""
-    if isinstance(cause, ClientError):
-        code = str(cause.response.get("Error", {}).get("Code", ""))
+    code = str(exc.response.get("Error", {}).get("Code", "")) if isinstance(exc, ClientError) else ""
     if code == "ResourceNotFoundException":
         # the stack creates the secret empty: it has no value until the key is put in (docs/deploy.md)
         return "SECRET_ID could not be read (ResourceNotFoundException): no such secret, or it has no value yet"
-    return f"SECRET_ID could not be read ({code or (type(cause).__name__ if cause else 'error')})"
+    return f"SECRET_ID could not be read ({code or type(exc).__name__})"
 
 
 class SecretKeySource:
+    """current() answers from the cache while it is younger than `cache_seconds`; refresh() always reads."""
+
     def __init__(
         self,
-        provider: SecretsProvider,
+        client: SecretsManagerClient,
         secret_id: str,
         base_url_override: str = "",
         allow_plain_http: bool = False,
         cache_seconds: int = CACHE_SECONDS,
+        *,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._provider = provider
+        self._client = client
         self._secret_id = secret_id
         self._base_url = base_url_override
         self._allow_http = allow_plain_http
         self._cache_seconds = cache_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._cached: tuple[float, str | bytes] | None = None  # (read at, value): the value, never logged
+
+    def _value(self, force: bool) -> str | bytes:
+        with self._lock:
+            if not force and self._cached is not None and self._clock() - self._cached[0] < self._cache_seconds:
+                return self._cached[1]
+        try:
+            answer = self._client.get_secret_value(SecretId=self._secret_id)
+        except (ClientError, BotoCoreError) as exc:
+            raise CredentialsError(_unreadable(exc)) from None
+        value: str | bytes = answer["SecretString"] if "SecretString" in answer else answer.get("SecretBinary", b"")
+        with self._lock:
+            self._cached = (self._clock(), value)
+        return value
 
     def _load(self, force: bool) -> Credentials:
-        try:
-            value = self._provider.get(self._secret_id, max_age=self._cache_seconds, force_fetch=force)
-        except GetParameterError as exc:
-            raise CredentialsError(_unreadable(exc)) from None
-        return parse_secret(value, self._base_url, self._allow_http)
+        return parse_secret(self._value(force), self._base_url, self._allow_http)
 
     def current(self) -> Credentials:
         return self._load(force=False)

@@ -11,8 +11,7 @@ from typing import Any
 
 from .classify import Finished
 from .copier import Copied, infer_kind
-from .items import PendingRequest
-from .model import Kind
+from .model import Kind, PendingRequest
 from .settings import Settings
 
 

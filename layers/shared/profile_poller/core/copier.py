@@ -11,13 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from .classify import Finished
 from .copygate import CopyGate
-from .errorfile import ErrorFileParser
-from .items import PendingRequest
 from .log import logger
-from .model import ErrorSummary, Kind, StoredFile, archive_key
+from .model import ErrorSummary, Kind, PendingRequest, StoredFile, archive_key
 from .ports import (
     Archive,
     ArchiveFailed,
@@ -32,6 +31,9 @@ from .ports import (
 )
 from .sources import FileSource, HttpsFile, choose_source
 from .streams import MeteredReader
+
+if TYPE_CHECKING:
+    from .errorfile import ErrorFileParser
 
 ROLES = ("error-file", "file")
 
@@ -129,7 +131,7 @@ class FileCopier:
         for role, path in zip(ROLES, (answer.error_file, answer.file), strict=True):
             if path is None:
                 continue
-            parser = ErrorFileParser() if role == "error-file" else None
+            parser = _error_file_parser() if role == "error-file" else None
             try:
                 files.append(self._copy_one(request, role, path, parser, credentials, before_copy=before_copy))
             except TransportError as exc:
@@ -196,3 +198,10 @@ def _log_refusal(request_id: str, role: str, exc: FileRefused) -> None:
         "file not archived",
         extra={"request_id": request_id, "role": role, "host": exc.host, "reason": str(exc)},
     )
+
+
+def _error_file_parser() -> ErrorFileParser:
+    """The error-file parser (and csv) are imported at the first error file, not at the handler's cold import."""
+    from .errorfile import ErrorFileParser  # noqa: PLC0415 - lazy: a sweep of pending checks never parses one
+
+    return ErrorFileParser()

@@ -3,23 +3,51 @@
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import boto3
-from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
 from ..adapters.campaign_api import CampaignApi, build_session
 from ..adapters.dynamodb import DynamoRequestStore
 from ..adapters.s3 import S3Archive
 from ..adapters.secrets import SecretKeySource
-from ..adapters.sftp import SftpFiles
 from ..adapters.sns import SnsNotifier
 from ..core.outcomes import SweepSummary
+from ..core.ports import RemoteFile, SftpSettings
 from ..core.settings import Settings
 from ..core.sweep import Sweep, SweepDeps
 from .aws import AwsPolicy
+
+if TYPE_CHECKING:
+    from ..adapters.sftp import SftpFiles
+
+
+class LazySftp:
+    """The SFTP source, its adapter (and paramiko) imported when the first SFTP file is met: a sweep of pending
+    checks, or a tenant whose files come over HTTPS, never pays for them."""
+
+    def __init__(self, timeout_seconds: float, transfers: int, max_bytes: int) -> None:
+        self._args = (timeout_seconds, transfers, max_bytes)
+        self._files: SftpFiles | None = None
+        self._lock = threading.Lock()  # copies run on several threads: one adapter, one connection
+
+    def open_file(self, host: str, port: int, path: str, settings: SftpSettings) -> AbstractContextManager[RemoteFile]:
+        with self._lock:
+            if self._files is None:
+                from ..adapters.sftp import SftpFiles  # noqa: PLC0415 - lazy on purpose (cold import)
+
+                self._files = SftpFiles(*self._args)
+            files = self._files
+        return files.open_file(host, port, path, settings)
+
+    def end_sweep(self) -> None:
+        if self._files is not None:
+            self._files.end_sweep()
 
 
 @dataclass
@@ -49,7 +77,7 @@ class Runtime:
                 settings.http_timeout_seconds,
             ),
             keys=SecretKeySource(
-                SecretsProvider(boto3_client=aws.client(session, "secretsmanager", pool)),
+                aws.client(session, "secretsmanager", pool),
                 settings.secret_id,
                 settings.api_base_url,
                 settings.allow_plain_http,
@@ -59,7 +87,7 @@ class Runtime:
             clock=clock,
             sleep=sleep,
             rng=random.Random(),  # noqa: S311 - backoff jitter, not security
-            sftp=SftpFiles(settings.sftp_timeout_seconds, settings.sftp_transfers, settings.max_file_bytes),
+            sftp=LazySftp(settings.sftp_timeout_seconds, settings.sftp_transfers, settings.max_file_bytes),
         )
         return cls(settings, deps)
 

@@ -10,8 +10,7 @@ from typing import Any
 
 from ...adapters.operations import DynamoOperations
 from ...adapters.sns import SnsNotifier
-from ...core.items import outcome_from_map
-from ...core.model import Status
+from ...core.model import Status, outcome_from_map
 from ...core.operations import RETRYABLE, Refused, republishable, retry_values
 from ...core.ports import StoreError
 from ...core.registration import due_shard_for
