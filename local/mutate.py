@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGE = ROOT / ".mutate"
-CORE = ("classify", "errorfile", "pacing", "sweep", "outcomes", "copier", "message", "model", "settings")
+CORE = ("classify", "errorfile", "pacing", "sweep", "outcomes", "copier", "message", "model", "items", "settings")
 MUTATED = [f"src/profile_poller/core/{name}.py" for name in CORE] + ["src/profile_poller/entry/config.py"]
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
 

@@ -11,7 +11,8 @@ from decimal import Decimal
 from typing import Any
 
 from profile_poller.core.classify import ApiResponse
-from profile_poller.core.model import Outcome, outcome_map
+from profile_poller.core.items import outcome_map
+from profile_poller.core.model import Outcome
 from profile_poller.core.ports import Credentials, CredentialsError, LeaseLost, PublishError, Readable, TransportError
 from profile_poller.core.schedule import AskingLease, Due
 

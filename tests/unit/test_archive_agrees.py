@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from profile_poller.core.model import archive_key
 from tests.fakes import FakeFile, json_response
-from tests.unit.test_sweep import World, world
+from tests.unit.sweep_world import World, world
 
 __all__ = ["world"]
 

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from profile_poller.core.bounds import EMPTY_CODE, MAX_CODES, OTHER_CODE, epoch_seconds, fold_codes
+from profile_poller.core.items import PendingRequest, outcome_from_map, outcome_map
 from profile_poller.core.message import build_message, subject
-from profile_poller.core.model import ErrorRow, Kind, Outcome, PendingRequest, Status, outcome_from_map, outcome_map
+from profile_poller.core.model import ErrorRow, Kind, Outcome, Status
 from profile_poller.core.pacing import backoff_seconds
 from profile_poller.core.ports import ItemRejected
 from profile_poller.core.schedule import Due

@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from profile_poller.core.model import InvalidRequestId, Kind, PendingRequest, archive_key, validate_request_id
+from profile_poller.core.items import PendingRequest
+from profile_poller.core.model import InvalidRequestId, Kind, archive_key, validate_request_id
 from profile_poller.entry.config import ConfigError, load_due_shards, load_settings
 
 REQUIRED = {"TABLE_NAME": "t", "BUCKET_NAME": "b", "TOPIC_ARN": "arn:aws:sns:eu-west-1:1:t", "SECRET_ID": "s"}

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from profile_poller.core.items import outcome_from_map, outcome_map
 from profile_poller.core.message import build_message, message_body, public_source, subject
-from profile_poller.core.model import ErrorRow, Kind, Outcome, Status, StoredFile, outcome_from_map, outcome_map
+from profile_poller.core.model import ErrorRow, Kind, Outcome, Status, StoredFile
 
 T0 = 1_800_000_000  # 2027-01-15T08:00:00Z
 FULL = Outcome(

@@ -7,8 +7,9 @@ import json
 import jsonschema
 import pytest
 
+from profile_poller.core.items import PendingRequest, outcome_from_map, outcome_map
 from profile_poller.core.message import build_message
-from profile_poller.core.model import Kind, Outcome, PendingRequest, Status, outcome_from_map, outcome_map
+from profile_poller.core.model import Kind, Outcome, Status
 from profile_poller.core.registration import Rejected, Submission, parse_submission, pending_item
 from tests.unit.test_events_and_messages import SCHEMA
 

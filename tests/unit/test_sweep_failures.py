@@ -12,10 +12,10 @@ import pytest
 from profile_poller.core.ports import Credentials, LeaseLost, StoreError
 from profile_poller.core.schedule import Due
 from tests.fakes import FakeFile, FakeKeys, FakeStore, json_response
-from tests.unit import test_sweep
-from tests.unit.test_sweep import BASE, World
+from tests.unit import sweep_world
+from tests.unit.sweep_world import BASE, World
 
-world = test_sweep.world  # the same fixture
+world = sweep_world.world  # the same fixture
 UPDATED = json_response(200, '{"update-count": 5}')
 ZERO_COUNTS = dict.fromkeys(
     (

@@ -11,10 +11,10 @@ from profile_poller.core.budget import api_call_bound
 from profile_poller.core.outcomes import COUNTERS
 from profile_poller.core.schedule import check_at
 from tests.fakes import FakeFile, FakeKeys, json_response
-from tests.unit import test_sweep
-from tests.unit.test_sweep import BASE, PENDING, World
+from tests.unit import sweep_world
+from tests.unit.sweep_world import BASE, PENDING, World
 
-world = test_sweep.world  # the same fixture
+world = sweep_world.world  # the same fixture
 UPDATED = json_response(200, '{"update-count": 5}')
 ZERO_COUNTS = dict.fromkeys(COUNTERS, 0)
 

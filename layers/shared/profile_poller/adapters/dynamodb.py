@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..core.items import outcome_map
 from ..core.log import logger
-from ..core.model import Outcome, Status, outcome_map
+from ..core.model import Outcome, Status
 from ..core.ports import LeaseLost, StoreError
 from ..core.schedule import AskingLease, Due
 from .dynamo_conditions import conditional_failed, holds, item_refused, settled_as

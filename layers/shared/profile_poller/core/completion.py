@@ -11,7 +11,8 @@ from typing import Any
 
 from .classify import Finished
 from .copier import Copied, infer_kind
-from .model import Kind, PendingRequest
+from .items import PendingRequest
+from .model import Kind
 from .settings import Settings
 
 

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 
 from .classify import Finished
 from .copygate import CopyGate
+from .items import PendingRequest
 from .log import logger
-from .model import ErrorSummary, Kind, PendingRequest, StoredFile, archive_key
+from .model import ErrorSummary, Kind, StoredFile, archive_key
 from .ports import (
     Archive,
     ArchiveFailed,

@@ -8,7 +8,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .model import PendingRequest, Status
+from .items import PendingRequest
+from .model import Status
 
 PREVIOUS_OUTCOMES_KEPT = 5  # newest first; older ones are dropped (the archive keeps their files' old versions)
 RETRYABLE = (Status.FAILED, Status.EXPIRED)

@@ -16,8 +16,9 @@ from typing import Any
 from .classify import Failed, Finished, KeyRejected, Pending, Systemic, Throttled, Transient, Verdict
 from .completion import completed_fields, retry_reason
 from .copier import FileCopier
+from .items import PendingRequest
 from .log import logger
-from .model import Outcome, PendingRequest, Status
+from .model import Outcome, Status
 from .outcomes import OutcomeBatch, SweepSummary
 from .ports import Credentials, RequestStore, SourceLoginRefused, StoreError
 from .schedule import Due, check_at

@@ -18,8 +18,9 @@ from .budget import TimeBudget
 from .classify import Throttled
 from .copier import FileCopier
 from .copygate import CopyClock, CopyGate
+from .items import PendingRequest
 from .log import logger
-from .model import InvalidRequestId, PendingRequest, Status, validate_request_id
+from .model import InvalidRequestId, Status, validate_request_id
 from .outcomes import OutcomeBatch, SweepSummary
 from .pacing import backoff_seconds
 from .ports import (

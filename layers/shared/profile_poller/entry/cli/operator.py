@@ -10,7 +10,8 @@ from typing import Any
 
 from ...adapters.operations import DynamoOperations
 from ...adapters.sns import SnsNotifier
-from ...core.model import Status, outcome_from_map
+from ...core.items import outcome_from_map
+from ...core.model import Status
 from ...core.operations import RETRYABLE, Refused, republishable, retry_values
 from ...core.ports import StoreError
 from ...core.registration import due_shard_for
