@@ -12,7 +12,8 @@ import pytest
 from profile_poller.core.classify import Finished
 from profile_poller.core.copier import Copied, FileCopier, Unsettled
 from profile_poller.core.copygate import CopyClock, CopyGate
-from profile_poller.core.model import Kind, PendingRequest, StoredFile, archive_key
+from profile_poller.core.items import PendingRequest
+from profile_poller.core.model import Kind, StoredFile, archive_key
 from profile_poller.core.ports import (
     ArchiveFailed,
     Credentials,
