@@ -130,23 +130,26 @@ def test_a_file_refused_for_good_does_not_keep_the_next_one_from_being_copied(ca
 
 class RefusingUploads(FakeArchive):
     def put(self, key: str, body: Readable, metadata: Mapping[str, str]) -> str:
-        raise StoreError("S3 said AccessDenied")
+        if key.endswith("/error-file.csv"):
+            raise StoreError("S3 said AccessDenied")
+        return super().put(key, body, metadata)
 
     def discard(self, key: str) -> None:
         raise StoreError("S3 said AccessDenied")
 
 
-def test_an_upload_the_archive_refuses_leaves_the_file_unsettled_as_an_archive_failure() -> None:
+def test_an_upload_the_archive_refuses_leaves_that_file_unsettled_and_the_next_one_is_copied() -> None:
     api = FakeApi()
-    api.files = {"/e.csv": [FakeFile(b"Code,Description,Index\r\n")]}
+    api.files = {"/e.csv": [FakeFile(b"Code,Description,Index\r\n")], "/f.csv": [FakeFile(b"xyz")]}
     copier = FileCopier(api, RefusingUploads(), PREFIX, 1000)
-    copied = copier.copy(REQUEST, Finished(file=None, error_file="/e.csv", update_count=1), HTTPS_ONLY)
+    copied = copier.copy(REQUEST, Finished(file="/f.csv", error_file="/e.csv", update_count=1), HTTPS_ONLY)
     [unsettled] = copied.unsettled
     assert (unsettled.role, unsettled.source) == ("error-file", "/e.csv")
     assert (
         isinstance(unsettled.error, ArchiveFailed) and str(unsettled.error) == "archiving failed: S3 said AccessDenied"
     )
-    assert copied.archive_failures == 1 and copied.files == ()
+    # and the file after it is still copied
+    assert copied.archive_failures == 1 and [(f.role, f.archived) for f in copied.files] == [("file", True)]
 
 
 def test_files_given_up_become_not_archived_in_role_order_and_nothing_stays_unsettled() -> None:

@@ -45,6 +45,7 @@ class RefusingStore(FakeStore):
     def __init__(self, refuse_decide: int = 0, refuse_finish: int = 0) -> None:
         super().__init__()
         self.refuse_decide, self.refuse_finish = refuse_decide, refuse_finish
+        self.decided: list[tuple[str | None, Decimal]] = []  # (reason, next_check_at) of each decision taken
         self.put_pending("big", 1_800_000_000, lease_owner=OWNER, lease_until=1_800_000_200)
 
     def decide(self, outcome: Outcome, owner: str, next_check_at: Decimal) -> None:
@@ -52,6 +53,7 @@ class RefusingStore(FakeStore):
             self.refuse_decide -= 1
             raise ItemRejected(REFUSAL)
         super().decide(outcome, owner, next_check_at)
+        self.decided.append((outcome.reason, next_check_at))
 
     def finish(self, outcome: Outcome, owner: str, expires_at: int) -> None:
         if self.refuse_finish:
@@ -89,6 +91,8 @@ def test_a_decision_too_large_for_the_table_is_recorded_and_published_without_it
     item = store.items["big"]
     assert item["status"] == "COMPLETED" and "settling" not in item
     assert_kept_without_details(item["outcome"], f"{NOTE}; the API answered code 3005")
+    # the slim decision holds the lease over the publishing, as the full one would have
+    assert store.decided == [(f"{NOTE}; the API answered code 3005", Decimal(1_800_000_400))]
     # and the subscriber gets exactly what was stored, under the same event id
     [sent] = notifier.published
     assert sent.event_id == "big:COMPLETED"
