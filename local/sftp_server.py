@@ -3,7 +3,9 @@ temporary folder, with a generated host key and client key, in a background thre
 
 Files live under `/outbox` (the default base_dir); `/private` is outside it. Faults are scripted per file name and
 consumed per open: "deny" (permission denied), "drop" (the connection is aborted after DROP_AFTER bytes), "stall"
-(a read never answers until the server stops). `silent_listener()` accepts TCP connections and never speaks.
+(a read never answers until the server stops). `SftpServer(stall_subsystem=True)` accepts the connection and the
+login but never answers the request to start the `sftp` subsystem. `silent_listener()` accepts TCP connections
+and never speaks.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ DROP_AFTER = 256 * 1024
 
 
 class SftpServer:
-    def __init__(self, host_key_type: str = "ssh-ed25519") -> None:
+    def __init__(self, host_key_type: str = "ssh-ed25519", *, stall_subsystem: bool = False) -> None:
+        self.stall_subsystem = stall_subsystem
         self.root = Path(tempfile.mkdtemp(prefix="sftp-root-"))
         (self.root / BASE_DIR.strip("/")).mkdir()
         (self.root / "private").mkdir()
@@ -80,13 +83,12 @@ class SftpServer:
             def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
                 return username == USERNAME and authorized.validate(key, "127.0.0.1", "127.0.0.1") is not None
 
+            def session_requested(self) -> asyncssh.SSHServerSession[bytes]:  # only without an sftp_factory
+                return _SubsystemNeverStarts()
+
+        sftp: dict[str, Any] = {} if self.stall_subsystem else {"sftp_factory": lambda chan: _FaultySftp(chan, owner)}
         self._server = await asyncssh.listen(
-            "127.0.0.1",
-            0,
-            server_host_keys=[self.host_key],
-            server_factory=Server,
-            sftp_factory=lambda chan: _FaultySftp(chan, owner),
-            allow_scp=False,
+            "127.0.0.1", 0, server_host_keys=[self.host_key], server_factory=Server, allow_scp=False, **sftp
         )
         self.port = self._server.sockets[0].getsockname()[1]
 
@@ -172,6 +174,12 @@ class SftpServer:
     async def wait_stopping(self) -> None:
         assert self._stopping is not None
         await self._stopping.wait()
+
+
+class _SubsystemNeverStarts(asyncssh.SSHServerSession[bytes]):
+    def subsystem_requested(self, subsystem: str) -> bool:
+        # None: asyncssh leaves the request unanswered (the client waits) until the connection closes
+        return None  # type: ignore[return-value]
 
 
 class _FaultySftp(asyncssh.SFTPServer):

@@ -183,6 +183,24 @@ def test_a_server_that_never_speaks_times_out(files: SftpFiles, sftp_server: Sft
         assert time.monotonic() - started < 10 * TIMEOUT
 
 
+def test_a_server_that_never_starts_the_sftp_subsystem_times_out() -> None:
+    # Given a server that accepts the connection and the login, then never answers the request to start `sftp`
+    # (paramiko's invoke_subsystem has no timeout of its own)
+    with SftpServer(stall_subsystem=True) as server:
+        files = SftpFiles(timeout_seconds=TIMEOUT, transfers=1)
+        try:
+            # When a file is asked for, Then the transfer fails as transient, naming the timeout
+            with (
+                pytest.raises(TransportError, match=r"SFTP channel to 127\.0\.0\.1 failed: timed out"),
+                files.open_file("127.0.0.1", server.port, f"{BASE_DIR}/a.csv", settings(server)),
+            ):
+                pass
+        finally:
+            files.end_sweep()
+        # after logging in twice: the channel is retried once on a fresh connection, as after a drop
+        assert server.connections == 2
+
+
 def test_a_closed_port_is_transient(files: SftpFiles, sftp_server: SftpServer) -> None:
     with silent_listener() as port:
         pass  # the port is closed again: nobody listens

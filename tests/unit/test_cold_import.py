@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LAZY = (
     "paramiko",
     "profile_poller.adapters.sftp",
+    "profile_poller.adapters.sftp_session",
     "profile_poller.adapters.sftp_secret",
     "profile_poller.core.errorfile",
     "profile_poller.core.message",

@@ -1,37 +1,28 @@
 """SFTP adapter (paramiko): one SSH connection per sweep, bounded parallel transfers, pinned host keys.
 
 paramiko is imported when the first SFTP file is met, never at module import (the handler's cold import stays
-near its floor). The connection is opened lazily, shared by every transfer of the sweep (one SFTP channel per
+near its floor). Connecting, logging in and opening a channel are in sftp_session.py.
+The connection is opened lazily, shared by every transfer of the sweep (one SFTP channel per
 transfer, at most `transfers` at once), re-opened once if it dropped, and closed by end_sweep(). Reads stream
 with bounded read-ahead (windows of pipelined 32 KiB reads, paramiko's readv) into the caller's reader; the
-remote size is checked against the cap before a byte is read. Timeouts bound the connect, the banner, the key
-exchange, the authentication and every read. Errors name the host and the failure, never a key or password.
+remote size is checked against the cap before a byte is read. Timeouts bound every step (sftp_session.py) and
+every read. Errors name the host and the failure, never a key or password.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
-import hmac
-import io
 import socket
 import stat
 import threading
-from base64 import b64decode
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from ..core.ports import (
-    FileMissing,
-    FilePermission,
-    FileRefused,
-    SftpSettings,
-    SourceLoginRefused,
-    TransportError,
-)
+from ..core.ports import FileMissing, FilePermission, FileRefused, SftpSettings, TransportError
 from ..core.sources import within
+from .sftp_session import connect, describe, open_sftp, ssh_errors
 
 if TYPE_CHECKING:
     import paramiko
@@ -93,15 +84,9 @@ class _Download:
                 want = want - span if got == span else 0
             return b"".join(parts)
         except (OSError, EOFError) as exc:
-            raise TransportError(f"SFTP download broke off: {_describe(exc)} from {self.url[7:]}") from None
+            raise TransportError(f"SFTP download broke off: {describe(exc)} from {self.url[7:]}") from None
         except Exception as exc:  # paramiko.SSHException: the channel closed mid-file
             raise TransportError(f"SFTP download broke off: {type(exc).__name__} from {self.url[7:]}") from None
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, socket.timeout | TimeoutError):
-        return "timed out"
-    return type(exc).__name__
 
 
 class SftpFiles:
@@ -149,9 +134,9 @@ class SftpFiles:
                     return conn.idle.pop(), conn
             try:
                 return self._channel(conn), conn
-            except (OSError, EOFError, _ssh_errors()) as exc:
+            except (OSError, EOFError, ssh_errors()) as exc:
                 if attempt:
-                    raise TransportError(f"SFTP channel to {host} failed: {_describe(exc)}") from None
+                    raise TransportError(f"SFTP channel to {host} failed: {describe(exc)}") from None
         raise AssertionError("unreachable")
 
     def _connection(self, host: str, port: int, settings: SftpSettings, fresh: bool) -> _Connection:
@@ -164,16 +149,11 @@ class SftpFiles:
                 _quietly(conn.close)
                 conn = None
             if conn is None:
-                conn = self._conn = _Connection(self._connect(host, port, settings), settings, host, port)
+                conn = self._conn = _Connection(connect(host, port, settings, self._timeout), settings, host, port)
             return conn
 
     def _channel(self, conn: _Connection) -> paramiko.SFTPClient:
-        channel = conn.transport.open_session(timeout=self._timeout)
-        channel.settimeout(self._timeout)
-        channel.invoke_subsystem("sftp")
-        import paramiko  # noqa: PLC0415 - lazy: see _paramiko
-
-        return paramiko.SFTPClient(channel)
+        return open_sftp(conn.transport, self._timeout)
 
     def _give_back(self, conn: _Connection, client: paramiko.SFTPClient, keep: bool) -> None:
         with self._lock:
@@ -181,44 +161,6 @@ class SftpFiles:
                 conn.idle.append(client)
                 return
         _quietly(client.close)
-
-    def _connect(self, host: str, port: int, settings: SftpSettings) -> paramiko.Transport:
-        import paramiko  # noqa: PLC0415 - lazy: see _paramiko
-
-        pinned = _pinned_keys(settings.host_keys, host, port)
-        if not pinned:
-            raise SourceLoginRefused(f"no pinned host key for {host}:{port} in the secret's sftp.host_keys")
-        try:
-            sock = socket.create_connection((host, port), timeout=self._timeout)
-        except OSError as exc:
-            raise TransportError(f"SFTP connect to {host}:{port} failed: {_describe(exc)}") from None
-        transport = paramiko.Transport(sock)
-        transport.banner_timeout = transport.handshake_timeout = transport.auth_timeout = self._timeout
-        transport.get_security_options().key_types = tuple(dict.fromkeys(kind for kind, _ in pinned))
-        try:
-            transport.start_client(timeout=self._timeout)
-            offered = transport.get_remote_server_key()
-            if (offered.get_name(), offered.asbytes()) not in pinned:
-                raise SourceLoginRefused(f"the host key of {host}:{port} does not match the pinned key")
-            self._authenticate(transport, settings, host)
-        except SourceLoginRefused:
-            transport.close()
-            raise
-        except paramiko.AuthenticationException:
-            transport.close()
-            raise SourceLoginRefused(f"SFTP login to {host}:{port} refused") from None
-        except (OSError, EOFError, paramiko.SSHException) as exc:
-            transport.close()
-            raise TransportError(f"SFTP handshake with {host}:{port} failed: {_describe(exc)}") from None
-        return transport
-
-    def _authenticate(self, transport: paramiko.Transport, settings: SftpSettings, host: str) -> None:
-        if settings.private_key is not None:
-            transport.auth_publickey(settings.username, _load_key(settings.private_key))
-        else:
-            transport.auth_password(settings.username, settings.password or "", fallback=False)
-        if not transport.is_authenticated():
-            raise SourceLoginRefused(f"SFTP login to {host} refused")
 
     # -- one file ----------------------------------------------------------------------------------
 
@@ -256,53 +198,9 @@ def _call(action: Callable[[], T], host: str, what: str) -> T:
             raise FileMissing(f"file not found on SFTP host {host}") from None
         if exc.errno is None and not isinstance(exc, socket.timeout | TimeoutError):  # an SFTP status "failure"
             raise FileRefused(f"SFTP host {host} refused {what}", host=host) from None
-        raise TransportError(f"SFTP {what} on {host} failed: {_describe(exc)}") from None
-    except (EOFError, _ssh_errors()) as exc:
-        raise TransportError(f"SFTP {what} on {host} failed: {_describe(exc)}") from None
-
-
-def _paramiko() -> Any:
-    """paramiko, imported at the first SFTP file (about 0.1 s and cryptography's bindings)."""
-    import paramiko  # noqa: PLC0415 - lazy on purpose: the handler's cold import must not pay for it
-
-    return paramiko
-
-
-def _ssh_errors() -> type[Exception]:
-    return _paramiko().SSHException  # type: ignore[no-any-return]
-
-
-def _load_key(text: str) -> paramiko.PKey:
-    import paramiko  # noqa: PLC0415 - lazy: see _paramiko
-
-    for kind in (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey):
-        try:
-            return kind.from_private_key(io.StringIO(text))
-        except (paramiko.SSHException, ValueError):
-            continue
-    raise SourceLoginRefused("the secret's sftp.private_key could not be read (unsupported or encrypted key)")
-
-
-def _pinned_keys(lines: tuple[str, ...], host: str, port: int) -> set[tuple[str, bytes]]:
-    """(key type, key blob) of every known_hosts line naming this host (plain, [host]:port or hashed)."""
-    wanted = host if port == 22 else f"[{host}]:{port}"
-    keys = set()
-    for line in lines:
-        names, kind, blob = line.split()[:3]
-        if any(_host_matches(name, wanted) for name in names.split(",")):
-            keys.add((kind, b64decode(blob)))
-    return keys
-
-
-def _host_matches(name: str, wanted: str) -> bool:
-    if name.startswith("|1|"):  # hashed: |1|base64(salt)|base64(HMAC-SHA1(salt, host))
-        try:
-            _, _, salt, digest = name.split("|")
-            mac = hmac.new(b64decode(salt), wanted.encode(), hashlib.sha1).digest()
-        except ValueError:
-            return False
-        return hmac.compare_digest(mac, b64decode(digest))
-    return name.lower() == wanted.lower()
+        raise TransportError(f"SFTP {what} on {host} failed: {describe(exc)}") from None
+    except (EOFError, ssh_errors()) as exc:
+        raise TransportError(f"SFTP {what} on {host} failed: {describe(exc)}") from None
 
 
 def _quietly(action: Callable[[], object]) -> None:
