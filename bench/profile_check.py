@@ -8,7 +8,8 @@ this process's CPU time is the poller's alone. It prints:
    CPU ms a check);
 2. the same per-check work (Sweep._process: claim, ask, settle) run one request after another on one thread,
    CPU ms a check, and what a bare claim (DynamoDB UpdateItem) and a bare status call (GET) cost of it;
-3. a cProfile of (2) on the CPU clock, top functions by own time and by cumulative time. cProfile on Python 3.12+ cannot
+3. a cProfile of (2) on the CPU clock: function calls a check (steady on a busy machine, unlike CPU time), the
+   top functions by own time and by cumulative time. cProfile on Python 3.12+ cannot
    profile threads apart (sys.monitoring is one profiler for the whole process), hence the one-thread run;
    the difference between (1) and (2) is what the threads cost (hand-offs, GIL switches).
 """
@@ -97,21 +98,28 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=500, help="checks in the one-thread runs")
     parser.add_argument("--top", type=int, default=25, help="functions listed from the profile")
     args = parser.parse_args()
-    with moto_server(separate_process=True) as moto, dynalite_server() as dynalite:
-        with simulator_process(delay=DELAY) as base_url:
-            print(f"sweeps at CONCURRENCY={CONCURRENCY} ({DELAY * 1000:.0f} ms answers), as make bench:", flush=True)
-            for _ in range(args.runs):
-                rate(fresh_stack(moto, dynalite), base_url, args.requests, CONCURRENCY)
-            claim, status = parts(fresh_stack(moto, dynalite), base_url, args.calls)
-            plain = one_thread(fresh_stack(moto, dynalite), base_url, args.calls, None)
-            profile = cProfile.Profile(time.process_time)  # CPU, not the wait for answers
-            one_thread(fresh_stack(moto, dynalite), base_url, args.calls, profile)
+    with (
+        moto_server(separate_process=True) as moto,
+        dynalite_server() as dynalite,
+        simulator_process(delay=DELAY) as base_url,
+    ):
+        print(f"sweeps at CONCURRENCY={CONCURRENCY} ({DELAY * 1000:.0f} ms answers), as make bench:", flush=True)
+        for _ in range(args.runs):
+            rate(fresh_stack(moto, dynalite), base_url, args.requests, CONCURRENCY)
+        claim, status = parts(fresh_stack(moto, dynalite), base_url, args.calls)
+        plain = one_thread(fresh_stack(moto, dynalite), base_url, args.calls, None)
+        profile = cProfile.Profile(time.process_time)  # CPU, not the wait for answers
+        one_thread(fresh_stack(moto, dynalite), base_url, args.calls, profile)
     print(
         f"one thread, {args.calls} checks: {plain:.2f} CPU ms a check; of it a bare claim (UpdateItem) "
         f"{claim:.2f} ms, a bare status call (GET) {status:.2f} ms, the rest {plain - claim - status:.2f} ms",
         flush=True,
     )
-    print(f"profile of the one-thread checks (cProfile adds its own overhead), top {args.top} by own time:")
+    calls = pstats.Stats(profile).total_calls / args.calls  # type: ignore[attr-defined]
+    print(
+        f"profile of the one-thread checks: {calls:.0f} Python function calls a check (a figure the machine's load "
+        f"does not move); cProfile adds its own overhead; top {args.top} by own time:"
+    )
     print(_top(profile, "tottime", args.top, args.calls))
     print(f"top {args.top} by cumulative time:")
     print(_top(profile, "cumulative", args.top, args.calls))

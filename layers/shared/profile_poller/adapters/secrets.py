@@ -94,6 +94,7 @@ class SecretKeySource:
         self._clock = clock
         self._lock = threading.Lock()
         self._cached: tuple[float, str | bytes] | None = None  # (read at, value): the value, never logged
+        self._parsed: tuple[str | bytes, Credentials] | None = None  # the last value read, parsed
 
     def _value(self, force: bool) -> str | bytes:
         with self._lock:
@@ -109,7 +110,13 @@ class SecretKeySource:
         return value
 
     def _load(self, force: bool) -> Credentials:
-        return parse_secret(self._value(force), self._base_url, self._allow_http)
+        value = self._value(force)
+        parsed = self._parsed
+        if parsed is not None and parsed[0] == value:  # the cached secret: parsed once, not at every status call
+            return parsed[1]
+        credentials = parse_secret(value, self._base_url, self._allow_http)
+        self._parsed = (value, credentials)
+        return credentials
 
     def current(self) -> Credentials:
         return self._load(force=False)

@@ -26,12 +26,13 @@ class ClientPolicy:
     connect_timeout: float
     read_timeout: float
 
-    def config(self, pool: int) -> Config:
+    def config(self, pool: int, validate: bool = True) -> Config:
         return Config(
             retries={"mode": "standard", "total_max_attempts": self.total_max_attempts},
             connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout,
             max_pool_connections=pool,
+            parameter_validation=validate,
         )
 
     def worst_call_seconds(self) -> float:
@@ -58,6 +59,9 @@ class AwsPolicy:
     cloudformation: ClientPolicy = field(default_factory=lambda: ClientPolicy(3, 2.0, 10.0))
     endpoint_url: str | None = None  # local runs only (the fault proxy); AWS_ENDPOINT_URL is honoured anyway
 
-    def client(self, session: boto3.session.Session, service: str, pool: int) -> Any:
+    def client(self, session: boto3.session.Session, service: str, pool: int, *, validate: bool = True) -> Any:
+        """`validate=False` skips botocore's client-side parameter validation (about 70 us a DynamoDB call): only
+        for an adapter that builds every parameter itself from typed values (the sweep's store)."""
         policy: ClientPolicy = getattr(self, service)
-        return session.client(service, config=policy.config(pool), endpoint_url=self.endpoint_url)  # type: ignore[call-overload]
+        config = policy.config(pool, validate)
+        return session.client(service, config=config, endpoint_url=self.endpoint_url)  # type: ignore[call-overload]

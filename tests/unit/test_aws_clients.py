@@ -1,0 +1,52 @@
+"""Which AWS clients skip botocore's client-side parameter validation: only the sweep's table client (a claim per
+check), whose adapter builds every parameter itself; every other client keeps it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.exceptions import ParamValidationError
+
+from profile_poller.entry.config import load_settings
+from profile_poller.entry.runtime import Runtime
+
+ENV = {"TABLE_NAME": "t", "BUCKET_NAME": "b", "TOPIC_ARN": "arn:aws:sns:eu-west-1:1:t", "SECRET_ID": "s"}
+MALFORMED = {"TableName": "t", "Key": {"request_id": {"S": 5}}}  # a number where DynamoDB wants a string
+
+
+class Sent(Exception):
+    """Raised by a before-send hook: the call got past validation to the wire (nothing leaves the process)."""
+
+
+def _stop_at_the_wire(client: Any) -> Any:
+    def stop(**_: Any) -> None:
+        raise Sent
+
+    client.meta.events.register("before-send", stop)
+    return client
+
+
+@pytest.fixture
+def runtime(monkeypatch: pytest.MonkeyPatch) -> Runtime:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    return Runtime.build(load_settings(ENV))
+
+
+def test_the_sweeps_table_client_sends_without_revalidating(runtime: Runtime) -> None:
+    # Given the table client the sweep claims with
+    store = _stop_at_the_wire(runtime.deps.store._client)  # type: ignore[attr-defined]
+    # When a malformed call is made, botocore does not check it first: it would go to DynamoDB (which refuses it)
+    with pytest.raises(Sent):
+        store.update_item(**MALFORMED)
+
+
+def test_the_other_clients_still_validate(runtime: Runtime) -> None:
+    archive = _stop_at_the_wire(runtime.deps.archive._client)  # type: ignore[attr-defined]
+    notifier = _stop_at_the_wire(runtime.deps.notifier._client)  # type: ignore[attr-defined]
+    with pytest.raises(ParamValidationError):
+        archive.copy_object(Bucket="b", Key=5, CopySource="b/k")
+    with pytest.raises(ParamValidationError):
+        notifier.publish_batch(TopicArn="t", PublishBatchRequestEntries="not a list")
