@@ -1,11 +1,17 @@
-"""The simulator as its own process (benchmarks): `python -m local.sim_server --delay 0.1 --big ID:BYTES ...`."""
+"""The simulator as its own process (benchmarks, and the rate tests: the stamps of the status calls are not delayed
+by the test process's own threads): `python -m local.sim_server --delay 0.1 --big ID:BYTES ...`."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 from local.simulator import FileSpec, Simulator, Step
 
@@ -41,8 +47,11 @@ def main() -> None:
         help="script REQUEST_ID to finish with an error file of BYTES (repeatable)",
     )
     parser.add_argument("--file-value", help="answer the --big requests with this error-file value (an sftp:// URL)")
+    parser.add_argument(
+        "--report", action="store_true", help="when stdin closes, print the status calls' times (time.time) as JSON"
+    )
     args = parser.parse_args()
-    sim = Simulator(valid_keys={args.key}).start()
+    sim = Simulator(valid_keys={args.key}, clock=time.time).start()
     sim.delay_seconds = args.delay
     for big in args.big:
         request_id, size = big.split(":")
@@ -51,6 +60,49 @@ def main() -> None:
     print(sim.base_url, sim.file_host_url, flush=True)
     threading.Event().wait() if sys.stdin is None else sys.stdin.read()  # until killed or stdin closes
     sim.stop()
+    if args.report:
+        print(json.dumps({"status_times": sim.status_times}), flush=True)
+
+
+@dataclass
+class Arrivals:
+    """When the status calls reached a simulator in another process (filled in when it stops)."""
+
+    base_url: str
+    status_times: list[float] = field(default_factory=list)
+
+    def busiest_window(self, seconds: float = 1.0) -> int:
+        """The most status calls that arrived within any `seconds`-long window."""
+        times = sorted(self.status_times)
+        best, first = 0, 0
+        for last, t in enumerate(times):
+            while times[first] <= t - seconds:
+                first += 1
+            best = max(best, last - first + 1)
+        return best
+
+
+@contextmanager
+def simulator_process(key: str) -> Iterator[Arrivals]:
+    """The simulator in a child process on 127.0.0.1 (stamping with time.time); its arrivals once it has stopped."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "local.sim_server", "--key", key, "--report"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdin is not None
+        assert proc.stdout is not None
+        arrivals = Arrivals(proc.stdout.readline().split()[0])
+        yield arrivals
+        proc.stdin.close()
+        arrivals.status_times = json.loads(proc.stdout.read().strip().splitlines()[-1])["status_times"]
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=10)
 
 
 if __name__ == "__main__":

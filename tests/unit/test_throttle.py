@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 
+from profile_poller.core.ports import Credentials
 from profile_poller.core.throttle import ASKING_LEASE_SECONDS, AdaptiveLimiter, TenantGate
-from tests.fakes import FakeClock, FakeStore
+from tests.fakes import FakeApi, FakeArchive, FakeClock, FakeKeys, FakeNotifier, FakeStore
+from tests.unit.sweep_world import World
 
 
 def calls_at(limiter: AdaptiveLimiter, clock: FakeClock, n: int) -> list[float]:
@@ -71,3 +75,34 @@ def test_the_asking_lease_hands_the_rate_to_the_next_sweep_and_expires_when_its_
     clock.advance(ASKING_LEASE_SECONDS + 1)
     assert TenantGate(store, "sweep-3", 20, clock, clock.sleep).take() is None
     assert second.keep() is not None  # too late to renew: sweep-2, if it wakes, stops
+
+
+class ColdKeys(FakeKeys):
+    """The first read goes to Secrets Manager (0.3 s on the clock); later reads come from the cache."""
+
+    def __init__(self, clock: FakeClock, *values: str) -> None:
+        super().__init__(*values)
+        self.clock, self.cold = clock, True
+
+    def current(self) -> Credentials:
+        if self.cold:
+            self.cold = False
+            self.clock.advance(0.3)
+        return super().current()
+
+
+def test_a_slow_key_read_does_not_bunch_status_calls_and_the_retry_after_a_498_is_paced_too() -> None:
+    # Given a sweep at 20/s whose first key read is slow, and a key rotated under it (r0 is answered 498 once)
+    clock = FakeClock()
+    keys = ColdKeys(clock, "old", "new")
+    world = World(clock, FakeStore(), FakeApi(valid_keys={"new"}), keys, FakeArchive(), FakeNotifier())
+    world.register(*[f"r{i}" for i in range(30)])
+    sent: list[float] = []
+    world.api.before_query = lambda request_id: sent.append(clock())
+    # When it works through the backlog one call at a time
+    world.sweep(rate_limit_per_second=20, concurrency=1)
+    # Then every status call (31: the 498 and its retry included) left at least 1/20 s after the one before: the
+    # grant is taken after the key is read, right before each call
+    assert len(sent) == 31
+    gaps = [later - earlier for earlier, later in pairwise(sent)]
+    assert min(gaps) >= 0.05 - 1e-6, [round(gap, 3) for gap in gaps]

@@ -20,10 +20,14 @@ class Asker:
         self._lock = threading.Lock()
         self._refreshed = False
 
-    def ask(self, request_id: str) -> tuple[Verdict, Credentials]:
-        """The verdict on one status call (CredentialsError when no key can be read at all)."""
+    def ask(self, request_id: str, pace: Callable[[], None]) -> tuple[Verdict, Credentials]:
+        """The verdict on one status call (CredentialsError when no key can be read at all). `pace` waits for
+        the rate limiter's grant; it is taken after the key is read, right before each call (the retry after a
+        498 too), so a slow key read (Secrets Manager on a cold cache) cannot hold a granted call back until it
+        bunches with the calls granted after it."""
         credentials = self._keys.current()
         for _ in range(2):
+            pace()
             try:
                 response = self._api.query(request_id, credentials)
             except TransportError as exc:

@@ -236,9 +236,8 @@ class Sweep:
             self._settler.release(claimed)
             self.summary.add("not_started")
             return
-        self._gate.limiter.acquire()
         try:
-            verdict, credentials = self._asker.ask(claimed.request.request_id)
+            verdict, credentials = self._asker.ask(claimed.request.request_id, self._gate.limiter.acquire)
         except CredentialsError as exc:
             self._stop(f"API key unavailable: {exc}", systemic=True)
             self.summary.add("systemic")
