@@ -54,7 +54,12 @@ def test_function_runtime_architecture_layer_and_schedule(cfn: dict[str, Any]) -
     [layer] = resources(cfn, "AWS::Lambda::LayerVersion").values()
     assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
     sam = load_template(ROOT / "template.yaml")["Resources"]["SharedLayer"]["Metadata"]
-    assert sam == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+    assert sam == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
+    # the layer's makefile builds for the function's runtime and architecture, and ships bytecode
+    recipe = (ROOT / "layers/shared/Makefile").read_text()
+    assert "build-SharedLayer:" in recipe
+    assert "--python-version 3.13" in recipe and "--platform manylinux2014_aarch64" in recipe
+    assert "--only-binary=:all:" in recipe and "--invalidation-mode unchecked-hash" in recipe
     [schedule] = resources(cfn, "AWS::Scheduler::Schedule").values()
     target = schedule["Properties"]["Target"]
     assert json.loads(target["Input"]) == json.loads((ROOT / "events/schedule.json").read_text())
