@@ -2,10 +2,11 @@
 
 `make bench` calls `peak_rss_8_copies(moto, dynalite)` and prints `peak_rss_mb_8_copies=` in its figures line;
 alone, `python -m bench.copies` starts its own moto server (the table on moto too). The sweep runs in a child
-process, so its peak RSS (VmHWM) is the sweep's alone; it is measured with the default COPY_CONCURRENCY and, for
-comparison, with every copy allowed at once (COPY_CONCURRENCY=8, what the function did before the bound). The goal
-is <= 200 MB at the template's default memory (256 MB). Files come from the simulator in its own process,
-generated on the fly.
+process started with the function's environment (`stack.function_env`, which carries the template's glibc
+`MALLOC_*` settings), so its peak RSS (VmHWM) is the sweep's alone; it is measured with the default
+COPY_CONCURRENCY and, for comparison, with every copy allowed at once (COPY_CONCURRENCY=8, what the function did
+before the bound). The goal is <= 200 MB at the template's default memory (256 MB). Files come from the simulator
+in its own process, generated on the fly.
 """
 
 from __future__ import annotations

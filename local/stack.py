@@ -124,8 +124,12 @@ class LocalStack:
         return _client(self.endpoint, service)
 
     def function_env(self, api_base_url: str, file_hosts: str = "", **overrides: str) -> dict[str, str]:
-        """The function's environment as the template sets it, pointed at the local resources."""
+        """The function's environment as the template sets it, pointed at the local resources; with the template's
+        process variables (glibc's `MALLOC_*`), which take effect in a process started with this environment."""
+        from local.template import process_env  # local.template imports this module
+
         env = {
+            **process_env(),
             "TABLE_NAME": self.table,
             "BUCKET_NAME": self.bucket,
             "TOPIC_ARN": self.topic_arn,

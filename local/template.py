@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,21 @@ _CfnLoader.add_multi_constructor("!", _tag)
 def load_template(path: Path) -> dict[str, Any]:
     data: dict[str, Any] = yaml.load(path.read_text(), Loader=_CfnLoader)
     return data
+
+
+TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
+
+
+@functools.cache
+def _process_env(logical_id: str, path: Path) -> tuple[tuple[str, str], ...]:
+    variables = load_template(path)["Resources"][logical_id]["Properties"]["Environment"]["Variables"]
+    return tuple((name, str(value)) for name, value in variables.items() if name.startswith("MALLOC_"))
+
+
+def process_env(logical_id: str = "PollerFunction", path: Path = TEMPLATE) -> dict[str, str]:
+    """The function's variables that the process, not config.py, reads (glibc's `MALLOC_*`), as the template sets
+    them: a local process started with them behaves like the function's (they act only at process start)."""
+    return dict(_process_env(logical_id, path))
 
 
 class Resolver:

@@ -1,6 +1,6 @@
 """Every file copy goes through a gate: at most COPY_CONCURRENCY at once, each with a deadline. Ports only.
 
-- **Bound**: a copy holds about 35 MB (s3transfer's part buffers, the part being read, the parser), so copies are
+- **Bound**: a copy holds about 25 MB (s3transfer's part buffers, the part being read, the parser), so copies are
   limited apart from status calls (CONCURRENCY): eight requests finishing together would otherwise hold eight
   copies at once and outgrow a 256 MB function. A copy waits for a slot at most until its deadline.
 - **Deadline**: the Lambda time left minus TIME_MARGIN_SECONDS, checked before every read from the source (the
