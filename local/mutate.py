@@ -21,7 +21,31 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGE = ROOT / ".mutate"
-CORE = ("classify", "errorfile", "pacing", "sweep", "outcomes", "copier", "message", "model", "items", "settings")
+CORE = (
+    # the classifier, the error-file parser, pacing and the tenant throttle, the sweep (split into sweep, asking,
+    # settle, schedule and its time budget), the outcome logic, the file copy and its sources, the message contract,
+    # the item, settings and bounds
+    "classify",
+    "errorfile",
+    "pacing",
+    "throttle",
+    "sweep",
+    "asking",
+    "settle",
+    "schedule",
+    "budget",
+    "outcomes",
+    "completion",
+    "copier",
+    "copygate",
+    "sources",
+    "message",
+    "model",
+    "items",
+    "settings",
+    "bounds",
+    "shards",
+)
 MUTATED = [f"src/profile_poller/core/{name}.py" for name in CORE] + ["src/profile_poller/entry/config.py"]
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
 # unit tests not staged: they run outside the staged package, so no mutant can reach them
