@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -28,10 +29,16 @@ def _iso(epoch: int) -> str:
     return datetime.fromtimestamp(epoch_seconds(int(epoch)), UTC).isoformat().replace("+00:00", "Z")
 
 
+_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/]*@")
+
+
 def public_source(source: str) -> str:
     """The file value as subscribers see it: no user, password, query or fragment (a signed URL's query is a
     credential). The item in the table keeps the raw value (`profile-poller show`)."""
-    parts = urlsplit(source)
+    try:
+        parts = urlsplit(source)
+    except ValueError:  # not a URL (an unclosed IPv6 bracket): cut what could carry a credential by hand
+        return _USERINFO.sub(r"\1", source.split("?", 1)[0].split("#", 1)[0])
     if not parts.scheme and not parts.netloc:
         return parts.path
     host = parts.hostname or ""

@@ -186,7 +186,10 @@ def archive_key(prefix: str, request_id: str, submitted_at: int, role: str, sour
     folder = f"{prefix}/{day.tm_year:04d}/{day.tm_mon:02d}/{day.tm_mday:02d}/{request_id}"
     if role == "error-file":
         return f"{folder}/error-file.csv"
-    name = urlsplit(source).path.rsplit("/", 1)[-1]
+    try:
+        name = urlsplit(source).path.rsplit("/", 1)[-1]
+    except ValueError:  # not a URL (an unclosed IPv6 bracket): the key needs only a name
+        name = source.split("?", 1)[0].rsplit("/", 1)[-1]
     dot = name.rfind(".")
     ext = name[dot:].lower() if dot > 0 and _EXTENSION.fullmatch(name[dot:]) else ""
     return f"{folder}/file{ext}"

@@ -18,7 +18,7 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass
 from enum import StrEnum
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from .ports import FileRefused, SftpSettings
 
@@ -49,7 +49,7 @@ def choose_source(
 ) -> Route:
     """Where to fetch one `file` / `error-file` value from; FileRefused when it may not be fetched at all."""
     text = value.strip()
-    scheme = urlsplit(text).scheme.lower() if ":" in text.split("/", 1)[0] else ""
+    scheme = _split(text).scheme.lower() if ":" in text.split("/", 1)[0] else ""
     if scheme == "sftp":
         return _sftp_url(text, sftp, file_hosts)
     if scheme or mode is FileSource.HTTPS or (mode is FileSource.AUTO and sftp is None):
@@ -59,8 +59,15 @@ def choose_source(
     return SftpFile(sftp.host, sftp.port, sftp_path(text, sftp.base_dir))
 
 
+def _split(text: str) -> SplitResult:
+    try:
+        return urlsplit(text)
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket: refused like any file that may not be fetched
+        raise FileRefused(f"file value is not a valid URL ({exc})") from None
+
+
 def _sftp_url(text: str, sftp: SftpSettings | None, file_hosts: frozenset[str]) -> SftpFile:
-    parts = urlsplit(text)
+    parts = _split(text)
     host = (parts.hostname or "").lower()
     if sftp is None:
         raise FileRefused(f"an sftp:// file on {host!r} but the secret has no 'sftp' section", host=host)
