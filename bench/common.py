@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import requests
 
+from local import sim_server
 from local.stack import LocalStack, aws_env, create_stack
 from profile_poller.adapters.dynamo_items import to_dynamo
 from profile_poller.entry.config import Settings, load_settings
@@ -21,21 +20,8 @@ KEY = "bench-key"
 @contextmanager
 def simulator_process(delay: float = 0.0, big: str | None = None, file_value: str | None = None) -> Iterator[str]:
     """The Campaign API simulator in a child process; yields its base URL."""
-    args = [sys.executable, "-m", "local.sim_server", "--key", KEY, "--delay", str(delay)]
-    if big:
-        args += ["--big", big]
-    if file_value:
-        args += ["--file-value", file_value]
-    proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        base_url = proc.stdout.readline().split()[0]
-        yield base_url
-    finally:
-        if proc.stdin:
-            proc.stdin.close()
-        proc.terminate()
-        proc.wait(timeout=10)
+    with sim_server.simulator_process(KEY, delay, big, file_value) as arrivals:
+        yield arrivals.base_url
 
 
 def fresh_stack(endpoint: str, dynamodb_endpoint: str | None = None) -> LocalStack:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from local.simulator import FileSpec, Simulator, Step
+from local.simulator import FileSpec, Simulator, Step, busiest_window
 
 
 def repeated_rows(size: int, row: bytes = b'3005, "Invalid Profile ID", 1\r\n') -> FileSpec:
@@ -73,24 +73,21 @@ class Arrivals:
 
     def busiest_window(self, seconds: float = 1.0) -> int:
         """The most status calls that arrived within any `seconds`-long window."""
-        times = sorted(self.status_times)
-        best, first = 0, 0
-        for last, t in enumerate(times):
-            while times[first] <= t - seconds:
-                first += 1
-            best = max(best, last - first + 1)
-        return best
+        return busiest_window(self.status_times, seconds)
 
 
 @contextmanager
-def simulator_process(key: str) -> Iterator[Arrivals]:
-    """The simulator in a child process on 127.0.0.1 (stamping with time.time); its arrivals once it has stopped."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "local.sim_server", "--key", key, "--report"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+def simulator_process(
+    key: str, delay: float = 0.0, big: str | None = None, file_value: str | None = None
+) -> Iterator[Arrivals]:
+    """The simulator in a child process on 127.0.0.1 (stamping with time.time), with `main`'s options; its
+    arrivals are filled in once it has stopped."""
+    args = [sys.executable, "-m", "local.sim_server", "--key", key, "--delay", str(delay), "--report"]
+    if big:
+        args += ["--big", big]
+    if file_value:
+        args += ["--file-value", file_value]
+    proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdin is not None
         assert proc.stdout is not None

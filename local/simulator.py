@@ -14,12 +14,23 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from local.sim_script import FileSpec, Step
 from local.sim_wire import FILES_PREFIX, PUBLIC_PREFIX, STATUS_PREFIX, Call, QuietServer, handler
 
 __all__ = ["FILES_PREFIX", "PUBLIC_PREFIX", "STATUS_PREFIX", "Call", "FileSpec", "Simulator", "Step"]
+
+
+def busiest_window(times: Iterable[float], seconds: float = 1.0) -> int:
+    """The most of `times` that fall within any `seconds`-long window."""
+    ordered = sorted(times)
+    best, first = 0, 0
+    for last, t in enumerate(ordered):
+        while ordered[first] <= t - seconds:
+            first += 1
+        best = max(best, last - first + 1)
+    return best
 
 
 class Simulator:
@@ -120,13 +131,8 @@ class Simulator:
     def busiest_window(self, seconds: float = 1.0) -> int:
         """The most status calls that arrived within any `seconds`-long window."""
         with self._lock:
-            times = sorted(self.status_times)
-        best, first = 0, 0
-        for last, t in enumerate(times):
-            while times[first] <= t - seconds:
-                first += 1
-            best = max(best, last - first + 1)
-        return best
+            times = list(self.status_times)
+        return busiest_window(times, seconds)
 
     def next_step(self, request_id: str) -> Step | None:
         with self._lock:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
 
 import pytest
@@ -58,3 +60,30 @@ def test_a_bad_secret_is_refused_at_every_read_and_never_cached() -> None:
     with pytest.raises(CredentialsError):
         keys.current()  # the bad value is still the cached one
     assert keys.refresh(cast(Any, None)).api_key == "k-3"
+
+
+def test_workers_that_meet_an_empty_cache_together_share_one_read() -> None:
+    # Given a Secrets Manager that holds the first read until eight workers are all asking for the key
+    secrets, asking = FakeSecrets(json.dumps({"api_key": "k-1"})), threading.Barrier(8)
+    read = secrets.get_secret_value
+
+    def slow_read(SecretId: str) -> dict[str, Any]:
+        answer = read(SecretId)
+        released.wait(timeout=10)
+        return answer
+
+    released = threading.Event()
+    secrets.get_secret_value = slow_read  # type: ignore[method-assign]
+    keys = source(secrets, FakeClock())
+
+    def worker() -> str:
+        asking.wait(timeout=10)
+        return keys.current().api_key
+
+    # When they all ask at once, the read being slow
+    with ThreadPoolExecutor(8) as pool:
+        futures = [pool.submit(worker) for _ in range(8)]
+        released.set()
+        keys_seen = {f.result(timeout=10) for f in futures}
+    # Then Secrets Manager was read once, and every worker got the key
+    assert keys_seen == {"k-1"} and secrets.reads == 1

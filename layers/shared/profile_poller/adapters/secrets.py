@@ -96,27 +96,23 @@ class SecretKeySource:
         self._cached: tuple[float, str | bytes] | None = None  # (read at, value): the value, never logged
         self._parsed: tuple[str | bytes, Credentials] | None = None  # the last value read, parsed
 
-    def _value(self, force: bool) -> str | bytes:
+    def _load(self, force: bool) -> Credentials:
+        # one read at a time: the workers of a sweep that start on a cold cache wait for one GetSecretValue
         with self._lock:
-            if not force and self._cached is not None and self._clock() - self._cached[0] < self._cache_seconds:
-                return self._cached[1]
+            cached = self._cached
+            if force or cached is None or self._clock() - cached[0] >= self._cache_seconds:
+                cached = self._cached = (self._clock(), self._read())
+            value = cached[1]
+            if self._parsed is None or self._parsed[0] != value:  # parsed once a value, not at every status call
+                self._parsed = (value, parse_secret(value, self._base_url, self._allow_http))
+            return self._parsed[1]
+
+    def _read(self) -> str | bytes:
         try:
             answer = self._client.get_secret_value(SecretId=self._secret_id)
         except (ClientError, BotoCoreError) as exc:
             raise CredentialsError(_unreadable(exc)) from None
-        value: str | bytes = answer["SecretString"] if "SecretString" in answer else answer.get("SecretBinary", b"")
-        with self._lock:
-            self._cached = (self._clock(), value)
-        return value
-
-    def _load(self, force: bool) -> Credentials:
-        value = self._value(force)
-        parsed = self._parsed
-        if parsed is not None and parsed[0] == value:  # the cached secret: parsed once, not at every status call
-            return parsed[1]
-        credentials = parse_secret(value, self._base_url, self._allow_http)
-        self._parsed = (value, credentials)
-        return credentials
+        return answer["SecretString"] if "SecretString" in answer else answer.get("SecretBinary", b"")
 
     def current(self) -> Credentials:
         return self._load(force=False)

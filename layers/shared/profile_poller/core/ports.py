@@ -209,7 +209,7 @@ class KeySource(Protocol):
     def current(self) -> Credentials: ...
 
     def refresh(self, rejected: Credentials) -> Credentials:
-        """Re-read the secret (bypassing the cache) unless another thread already did."""
+        """Re-read the secret, bypassing the cache (core/asking.py's Asker.rotate keeps it to one a sweep)."""
         ...
 
 
