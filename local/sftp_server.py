@@ -5,7 +5,7 @@ Files live under `/outbox` (the default base_dir); `/private` is outside it. Fau
 consumed per open: "deny" (permission denied), "drop" (the connection is aborted after DROP_AFTER bytes), "stall"
 (a read never answers until the server stops). `SftpServer(stall_subsystem=True)` accepts the connection and the
 login but never answers the request to start the `sftp` subsystem. `silent_listener()` accepts TCP connections
-and never speaks.
+and never speaks. Names in `unsized` get a stat answer without a size; `link_dir()` makes a folder symlink.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ class SftpServer:
         self.connections = 0
         self._open_connections: list[asyncssh.SSHServerConnection] = []
         self.opens: list[str] = []
+        self.unsized: set[str] = set()  # file names whose stat answer leaves out the size (optional in SFTP v3)
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True, name="sftp-server")
@@ -136,6 +137,11 @@ class SftpServer:
         """A link under /outbox to a server path (e.g. /private/x), written as the chroot sees it."""
         os.symlink(self.root / points_to.strip("/"), self.root / BASE_DIR.strip("/") / name)
 
+    def link_dir(self, name: str, points_to: str) -> str:
+        """A folder link at the server's root (e.g. /exports -> /outbox); returns the link's path on the server."""
+        os.symlink(self.root / points_to.strip("/"), self.root / name)
+        return "/" + name
+
     def fault(self, name: str, *faults: str) -> None:
         with self._lock:
             self.faults[name].extend(faults)
@@ -196,6 +202,12 @@ class _FaultySftp(asyncssh.SFTPServer):
         if fault is not None:
             self._faults[id(handle)] = fault
         return handle
+
+    def stat(self, path: bytes) -> Any:
+        attrs = asyncssh.SFTPAttrs.from_local(super().stat(path))  # type: ignore[arg-type]
+        if posixpath.basename(path.decode()) in self._owner.unsized:
+            attrs.size = None
+        return attrs
 
     async def read(self, file_obj: object, offset: int, size: int) -> bytes:
         fault = self._faults.get(id(file_obj))

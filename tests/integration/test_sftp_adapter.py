@@ -79,8 +79,9 @@ def test_a_changed_host_key_is_refused_before_logging_in(files: SftpFiles, sftp_
 
 
 def test_a_host_without_a_pinned_key_is_refused(files: SftpFiles, sftp_server: SftpServer) -> None:
+    # a refusal of that one file (not archived, with the reason), not a systemic stop: issue 17 item 5
     line = sftp_server.known_hosts_line().replace("[127.0.0.1]", "[sftp.elsewhere.example]")
-    with pytest.raises(SourceLoginRefused, match="no pinned host key"):
+    with pytest.raises(FileRefused, match="no pinned host key"):
         fetch(files, sftp_server, sftp_server.put("a.csv", DATA), settings(sftp_server, host_keys=[line]))
     assert sftp_server.connections == 0  # refused before a byte went out
 

@@ -1,8 +1,8 @@
 """The secret's optional `sftp` section, validated without importing paramiko (cold start stays light).
 
 `{"host", "port": 22, "username", "private_key": "<OpenSSH or PEM text>" | "password", "host_keys":
-["<known_hosts line>", …], "base_dir": "/optional/root"}`. A bad section is a one-line CredentialsError naming
-the field; no value ever appears in it.
+["<known_hosts line>", …], "base_dir": "/optional/root"}`; host_keys takes ssh-keyscan's output as it is (plain or
+hashed). A bad section is a one-line CredentialsError naming the field (and a line number); no value ever appears.
 """
 
 from __future__ import annotations
@@ -14,10 +14,13 @@ from base64 import b64decode
 from collections.abc import Mapping
 from typing import Any
 
+from ..core.log import logger
 from ..core.ports import CredentialsError, SftpSettings
 
 FIELDS = frozenset({"host", "port", "username", "private_key", "password", "host_keys", "base_dir"})
 _HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,252})")
+# Host key types paramiko can check (ssh-rsa is checked with the rsa-sha2-512/256 signatures, see sftp_session.py)
+USABLE_KEY_TYPES = ("ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa")
 _KEY_TYPE = re.compile(r"(ssh-[a-z0-9-]+|ecdsa-sha2-nistp(256|384|521)|sk-[a-z0-9@.-]+)")
 
 
@@ -45,19 +48,59 @@ def _port(value: object) -> int:
 
 
 def _host_keys(value: object) -> tuple[str, ...]:
+    """The usable pinned keys, as `names key-type base64` lines. The whole `ssh-keyscan` output is accepted (plain
+    or `-H` hashed, `#` comments); a key type paramiko cannot check (sk-*, ssh-dss, certificates) is skipped with a
+    warning naming the line; a malformed line refuses the secret, naming the line number, never the key."""
     if not isinstance(value, list) or not value:
         raise _bad("host_keys", "must be a non-empty list of known_hosts lines (the pinned server keys)")
     lines = []
     for number, line in enumerate(value, 1):
+        if isinstance(line, str) and (not line.strip() or line.lstrip().startswith("#")):
+            continue  # a blank line or ssh-keyscan's "# host:port SSH-2.0-…" comment
         fields = line.split() if isinstance(line, str) else []
         if len(fields) < 3 or fields[0].startswith("@") or not _KEY_TYPE.fullmatch(fields[1]):
             raise _bad("host_keys", f"line {number} is not a known_hosts line 'host key-type base64-key'")
-        try:
-            b64decode(fields[2], validate=True)
-        except (binascii.Error, ValueError):
-            raise _bad("host_keys", f"line {number} has a key that is not base64") from None
+        if not all(_host_pattern_ok(name) for name in fields[0].split(",")):
+            raise _bad("host_keys", f"line {number} has a malformed host name (a hashed '|1|salt|hash' name?)")
+        if _blob_type(fields[2]) != fields[1]:
+            raise _bad("host_keys", f"line {number} has a key that is not base64 of a {fields[1]} key")
+        if fields[1] not in USABLE_KEY_TYPES:
+            logger.warning(
+                "a pinned host key of a type the SFTP client cannot check is skipped",
+                extra={"field": "sftp.host_keys", "line": number, "key_type": fields[1]},
+            )
+            continue
         lines.append(" ".join(fields[:3]))
+    if not lines:
+        raise _bad("host_keys", f"has no key of a type the SFTP client can check ({', '.join(USABLE_KEY_TYPES)})")
     return tuple(lines)
+
+
+def _host_pattern_ok(name: str) -> bool:
+    if not name.startswith("|1|"):
+        return bool(name)
+    parts = name.split("|")
+    if len(parts) != 4:  # "", "1", salt, hash
+        return False
+    try:
+        salt, digest = b64decode(parts[2], validate=True), b64decode(parts[3], validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return len(salt) == len(digest) == 20  # HMAC-SHA1 with a 20-byte salt, as ssh-keygen -H writes it
+
+
+def _blob_type(text: str) -> str | None:
+    """The key type written inside a public key blob (its first SSH string), None when it is not one."""
+    try:
+        blob = b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if len(blob) < 4:
+        return None
+    size = int.from_bytes(blob[:4], "big")
+    if size > len(blob) - 4:
+        return None
+    return blob[4 : 4 + size].decode("ascii", "replace")
 
 
 def _base_dir(value: str | None) -> str:

@@ -9,6 +9,7 @@ the channel when the timeout passes, which ends that wait.
 
 from __future__ import annotations
 
+import binascii
 import contextlib
 import hashlib
 import hmac
@@ -30,36 +31,64 @@ def describe(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+# The signature algorithms that check a pinned key of each type (an `ssh-rsa` key signs with SHA-2 today)
+_ALGORITHMS = {"ssh-rsa": ("rsa-sha2-512", "rsa-sha2-256")}
+
+
 def connect(host: str, port: int, settings: SftpSettings, timeout: float) -> paramiko.Transport:
-    """A transport to a host whose key is pinned, logged in; every step bounded by `timeout`."""
+    """A transport to a host whose key is pinned, logged in; every step bounded by `timeout`. Raises only
+    TransportError (retry) and SourceLoginRefused (a key that is not pinned, a login refused); never leaks a socket."""
     import paramiko  # noqa: PLC0415 - lazy: see module note
 
-    pinned = _pinned_keys(settings.host_keys, host, port)
+    pinned = pinned_keys(settings.host_keys, host, port)
     if not pinned:
         raise SourceLoginRefused(f"no pinned host key for {host}:{port} in the secret's sftp.host_keys")
+    algorithms = tuple(dict.fromkeys(a for kind, _ in pinned for a in _ALGORITHMS.get(kind, (kind,))))
     try:
         sock = socket.create_connection((host, port), timeout=timeout)
     except OSError as exc:
         raise TransportError(f"SFTP connect to {host}:{port} failed: {describe(exc)}") from None
-    transport = paramiko.Transport(sock)
-    transport.banner_timeout = transport.handshake_timeout = transport.auth_timeout = timeout
-    transport.get_security_options().key_types = tuple(dict.fromkeys(kind for kind, _ in pinned))
+    transport: paramiko.Transport | None = None
     try:
-        transport.start_client(timeout=timeout)
-        offered = transport.get_remote_server_key()
-        if (offered.get_name(), offered.asbytes()) not in pinned:
-            raise SourceLoginRefused(f"the host key of {host}:{port} does not match the pinned key")
+        transport = paramiko.Transport(sock)
+        transport.banner_timeout = transport.handshake_timeout = transport.auth_timeout = timeout
+        transport.get_security_options().key_types = algorithms
+        _handshake(transport, pinned, host, port, timeout)
         _authenticate(transport, settings, host)
-    except SourceLoginRefused:
-        transport.close()
-        raise
-    except paramiko.AuthenticationException:
-        transport.close()
-        raise SourceLoginRefused(f"SFTP login to {host}:{port} refused") from None
-    except (OSError, EOFError, paramiko.SSHException) as exc:
-        transport.close()
+    except BaseException as exc:
+        if transport is not None:
+            transport.close()
+        sock.close()
+        if isinstance(exc, SourceLoginRefused | TransportError) or not isinstance(exc, Exception):
+            raise
+        if isinstance(exc, paramiko.AuthenticationException):
+            raise SourceLoginRefused(f"SFTP login to {host}:{port} refused") from None
         raise TransportError(f"SFTP handshake with {host}:{port} failed: {describe(exc)}") from None
     return transport
+
+
+def _handshake(
+    transport: paramiko.Transport, pinned: set[tuple[str, bytes]], host: str, port: int, timeout: float
+) -> None:
+    """Key exchange, then the server's key must be one of the pinned ones. A server with no key of a pinned type
+    is refused like a changed key (the secret pins another server, or the server's keys were replaced)."""
+    import paramiko  # noqa: PLC0415 - lazy: see module note
+
+    try:
+        transport.start_client(timeout=timeout)
+    except paramiko.SSHException as exc:
+        if type(exc).__name__ == "IncompatiblePeer" or "no acceptable host key" in str(exc).lower():
+            raise SourceLoginRefused(
+                f"the host {host}:{port} offers no host key of the pinned types ({_types(pinned)})"
+            ) from None
+        raise
+    offered = transport.get_remote_server_key()
+    if offered.asbytes() not in {blob for _, blob in pinned}:
+        raise SourceLoginRefused(f"the host key of {host}:{port} does not match the pinned key")
+
+
+def _types(pinned: set[tuple[str, bytes]]) -> str:
+    return ", ".join(sorted({kind for kind, _ in pinned}))
 
 
 def _authenticate(transport: paramiko.Transport, settings: SftpSettings, host: str) -> None:
@@ -105,12 +134,6 @@ def open_sftp(transport: paramiko.Transport, timeout: float) -> paramiko.SFTPCli
         raise
 
 
-def ssh_errors() -> type[Exception]:
-    import paramiko  # noqa: PLC0415 - lazy: see module note
-
-    return paramiko.SSHException
-
-
 def _load_key(text: str) -> paramiko.PKey:
     import paramiko  # noqa: PLC0415 - lazy: see module note
 
@@ -122,14 +145,19 @@ def _load_key(text: str) -> paramiko.PKey:
     raise SourceLoginRefused("the secret's sftp.private_key could not be read (unsupported or encrypted key)")
 
 
-def _pinned_keys(lines: tuple[str, ...], host: str, port: int) -> set[tuple[str, bytes]]:
-    """(key type, key blob) of every known_hosts line naming this host (plain, [host]:port or hashed)."""
+def pinned_keys(lines: tuple[str, ...], host: str, port: int) -> set[tuple[str, bytes]]:
+    """(key type, key blob) of every known_hosts line naming this host (plain, [host]:port or hashed). Lines the
+    secret's parser would refuse are ignored here (settings built by hand)."""
     wanted = host if port == 22 else f"[{host}]:{port}"
     keys = set()
     for line in lines:
-        names, kind, blob = line.split()[:3]
-        if any(_host_matches(name, wanted) for name in names.split(",")):
-            keys.add((kind, b64decode(blob)))
+        fields = line.split()
+        if len(fields) < 3 or not any(_host_matches(name, wanted) for name in fields[0].split(",")):
+            continue
+        try:
+            keys.add((fields[1], b64decode(fields[2], validate=True)))
+        except (binascii.Error, ValueError):
+            continue
     return keys
 
 
@@ -137,8 +165,8 @@ def _host_matches(name: str, wanted: str) -> bool:
     if name.startswith("|1|"):  # hashed: |1|base64(salt)|base64(HMAC-SHA1(salt, host))
         try:
             _, _, salt, digest = name.split("|")
-            mac = hmac.new(b64decode(salt), wanted.encode(), hashlib.sha1).digest()
-        except ValueError:
+            mac = hmac.new(b64decode(salt, validate=True), wanted.encode(), hashlib.sha1).digest()
+            return hmac.compare_digest(mac, b64decode(digest, validate=True))
+        except (binascii.Error, ValueError):
             return False
-        return hmac.compare_digest(mac, b64decode(digest))
     return name.lower() == wanted.lower()
