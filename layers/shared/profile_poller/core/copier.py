@@ -160,7 +160,10 @@ class FileCopier:
         before_copy: Callable[[int | None], None] | None,
     ) -> StoredFile:
         key = archive_key(self._prefix, request.request_id, request.submitted_at, role, path)
-        metadata = {"request-id": request.request_id, "role": role, "source": path}
+        from .message import public_source  # noqa: PLC0415 - lazy: the cold import leaves the message module out
+
+        # a signed URL's query is a credential: the archive's readers see the value as the message shows it
+        metadata = {"request-id": request.request_id, "role": role, "source": public_source(path)}
         opened = (
             self._open(path, credentials)
             if self._gate is None
