@@ -3,10 +3,18 @@
 Rules it enforces: the Bearer key goes only to the API's own origin; files come only from the API host or
 FILE_HOSTS, over https (http only with ALLOW_PLAIN_HTTP); redirects are followed by hand and checked at every
 hop; bodies are read with a cap. Exceptions it raises name the host, never a header, query or key.
+
+Real networks: HTTPS_PROXY / HTTP_PROXY / NO_PROXY (either case) from the environment are honoured per URL (an https
+URL through an http:// proxy is tunnelled with CONNECT, so the key stays inside TLS); a request that would carry the
+key over plain http never goes through a proxy. `.netrc` is never read (trust_env stays off). The secret's
+`ca_bundle` (PEM) is trusted beside the public CAs, for the API and the file hosts alike.
 """
 
 from __future__ import annotations
 
+import functools
+import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import quote, unquote, urljoin, urlsplit
@@ -41,8 +49,33 @@ def build_session(pool_size: int) -> requests.Session:
     adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(pool_size, 1), max_retries=retry)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
-    session.trust_env = False  # no proxy or .netrc surprises: credentials come only from the secret
+    session.trust_env = False  # no .netrc: credentials come only from the secret; proxies are chosen per URL below
     return session
+
+
+def _proxies(url: str, carries_key: bool) -> dict[str, str]:
+    """The environment's proxy for this URL (none when NO_PROXY covers it). The key never crosses a proxy in clear:
+    a plain-http request carrying it goes direct (https is tunnelled: the proxy sees only TLS)."""
+    if carries_key and urlsplit(url).scheme != "https":
+        return {}
+    found = requests.utils.get_environ_proxies(url, no_proxy=None)
+    return {k: v for k, v in found.items() if k != "no"}
+
+
+def _verify(credentials: Credentials) -> str | bool:
+    return True if credentials.ca_bundle is None else _bundle_file(credentials.ca_bundle)
+
+
+@functools.lru_cache(maxsize=4)
+def _bundle_file(pem: str) -> str:
+    """The public CAs (certifi's, as requests uses) and the secret's ca_bundle in one file, written once per bundle
+    per container (a private file under the temp folder: /tmp in Lambda)."""
+    with open(requests.utils.DEFAULT_CA_BUNDLE_PATH, encoding="ascii", errors="replace") as public:
+        text = public.read().rstrip("\n") + "\n" + pem
+    handle, path = tempfile.mkstemp(prefix="profile-poller-ca-", suffix=".pem")
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        out.write(text)
+    return path
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -98,7 +131,13 @@ class CampaignApi:
         url = credentials.base_url + STATUS_PATH + quote(request_id, safe="")
         try:
             with self._session.get(
-                url, headers=self._auth(credentials), timeout=self._timeout, stream=True, allow_redirects=False
+                url,
+                headers=self._auth(credentials),
+                timeout=self._timeout,
+                stream=True,
+                allow_redirects=False,
+                proxies=_proxies(url, carries_key=True),
+                verify=_verify(credentials),
             ) as response:
                 body = response.raw.read(MAX_STATUS_BODY + 1, decode_content=True)
                 if len(body) > MAX_STATUS_BODY:
@@ -138,7 +177,13 @@ class CampaignApi:
             headers = self._auth(credentials) if _origin(url) == api_origin else {}
             try:
                 response = self._session.get(
-                    url, headers=headers, timeout=self._timeout, stream=True, allow_redirects=False
+                    url,
+                    headers=headers,
+                    timeout=self._timeout,
+                    stream=True,
+                    allow_redirects=False,
+                    proxies=_proxies(url, carries_key=bool(headers)),
+                    verify=_verify(credentials),
                 )
             except (requests.RequestException, Urllib3Error, OSError) as exc:
                 raise TransportError(_describe(exc, url)) from None

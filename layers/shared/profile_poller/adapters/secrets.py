@@ -11,6 +11,7 @@ base_url. Errors never carry the value.
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -35,6 +36,7 @@ def parse_secret(value: object, base_url_override: str, allow_plain_http: bool) 
     text = value.strip()
     base_url = ""
     sftp: SftpSettings | None = None
+    ca_bundle: str | None = None
     if text[0] in '{["':
         try:
             data: Any = json.loads(text)
@@ -52,6 +54,8 @@ def parse_secret(value: object, base_url_override: str, allow_plain_http: bool) 
             from .sftp_secret import parse_sftp_section  # noqa: PLC0415 - lazy: only secrets with an sftp section
 
             sftp = parse_sftp_section(data["sftp"])
+        if data.get("ca_bundle") is not None:
+            ca_bundle = _ca_bundle(data["ca_bundle"])
     if any(c.isspace() for c in text) or not text.isprintable():
         raise CredentialsError("the API key contains whitespace or control characters")
     base_url = base_url_override or base_url
@@ -61,7 +65,18 @@ def parse_secret(value: object, base_url_override: str, allow_plain_http: bool) 
         base_url = check_base_url(base_url, allow_plain_http, "API_BASE_URL or the secret's base_url")
     except ConfigError as exc:
         raise CredentialsError(str(exc)) from None
-    return Credentials(api_key=text, base_url=base_url, sftp=sftp)
+    return Credentials(api_key=text, base_url=base_url, sftp=sftp, ca_bundle=ca_bundle)
+
+
+def _ca_bundle(value: object) -> str:
+    """PEM certificates the TLS library can load (checked once per secret value, when it is read)."""
+    if not isinstance(value, str) or "-----BEGIN CERTIFICATE-----" not in value:
+        raise CredentialsError("the secret's ca_bundle must be PEM certificates (-----BEGIN CERTIFICATE-----)")
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cadata=value.strip())
+    except (ssl.SSLError, ValueError):
+        raise CredentialsError("the secret's ca_bundle holds a certificate that cannot be read") from None
+    return value.strip() + "\n"
 
 
 def _unreadable(exc: ClientError | BotoCoreError) -> str:

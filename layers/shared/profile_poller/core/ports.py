@@ -102,11 +102,13 @@ class SftpSettings:
 
 @dataclass(frozen=True)
 class Credentials:
-    """The API key, the tenant base URL and the optional SFTP settings. repr() never shows a secret."""
+    """The API key, the tenant base URL, the optional SFTP settings and the optional extra CA certificates (PEM)
+    trusted for HTTPS beside the public ones. repr() never shows a secret."""
 
     api_key: str
     base_url: str
     sftp: SftpSettings | None = None
+    ca_bundle: str | None = None  # the secret's `ca_bundle`: PEM certificates of a private CA
 
     def __repr__(self) -> str:
         return f"Credentials(api_key='***', base_url={self.base_url!r}, sftp={self.sftp!r})"
