@@ -123,7 +123,7 @@ class SftpFiles:
                 size = self._size(client, host, real)
                 handle = self._open(client, host, real)
                 try:
-                    handle.settimeout(self._timeout)
+                    _call(lambda: handle.settimeout(self._timeout), host, "open")
                     yield _Download(handle, size, host)
                     keep = True
                 finally:

@@ -77,7 +77,8 @@ def _handshake(
     try:
         transport.start_client(timeout=timeout)
     except paramiko.SSHException as exc:
-        if type(exc).__name__ == "IncompatiblePeer" or "no acceptable host key" in str(exc).lower():
+        # paramiko's IncompatiblePeer "(no acceptable host key)"; a kex or cipher mismatch stays a handshake failure
+        if "host key" in str(exc).lower():
             raise SourceLoginRefused(
                 f"the host {host}:{port} offers no host key of the pinned types ({_types(pinned)})"
             ) from None
