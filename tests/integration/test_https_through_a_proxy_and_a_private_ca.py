@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from local.connect_proxy import ConnectProxy
-from local.real_servers import RealNginx, missing_nginx
+from local.real_nginx import RealNginx, missing_nginx
 from local.simulator import Simulator, Step
 from profile_poller.adapters.campaign_api import STATUS_PATH, CampaignApi, build_session
 from profile_poller.adapters.secrets import parse_secret
