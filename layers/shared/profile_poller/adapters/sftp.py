@@ -1,12 +1,15 @@
-"""SFTP adapter (paramiko): one SSH connection per sweep, bounded parallel transfers, pinned host keys.
+"""SFTP adapter (paramiko): one SSH connection per host and port in a sweep, bounded parallel transfers, pinned
+host keys.
 
 paramiko is imported when the first SFTP file is met, never at module import (the handler's cold import stays
 near its floor). Connecting, logging in and opening a channel are in sftp_session.py.
-The connection is opened lazily, shared by every transfer of the sweep (one SFTP channel per
-transfer, at most `transfers` at once), re-opened once if it dropped, and closed by end_sweep(). Reads stream
-with bounded read-ahead (windows of pipelined 32 KiB reads, paramiko's readv) into the caller's reader; the
-remote size is checked against the cap before a byte is read. Timeouts bound every step (sftp_session.py) and
-every read. Errors name the host and the failure, never a key or password.
+Each endpoint's connection is opened lazily, shared by that endpoint's transfers (one SFTP channel per transfer, at
+most `transfers` at once over all endpoints), retired when it dropped or a channel open failed (closed once its
+running transfers end, never under them), and closed by end_sweep(). Reads stream with bounded read-ahead (windows
+of pipelined 32 KiB reads, paramiko's readv) into the caller's reader; the remote size is checked against the cap
+before a byte is read (a file whose stat answer has no size is read plainly to its end, the caller's reader capping
+it). Timeouts bound every step (sftp_session.py) and every read. Only the port's errors leave the adapter; they
+name the host and the failure, never a key or password.
 """
 
 from __future__ import annotations
