@@ -40,12 +40,16 @@ def test_a_hashed_line_is_accepted() -> None:
     assert parse_sftp_section(section([HASHED])).host_keys == (HASHED,)
 
 
-def test_a_type_the_client_cannot_check_is_skipped_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize(
+    "kind",
+    ["sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com", "ssh-dss", "ssh-ed25519-cert-v01@openssh.com"],
+)
+def test_a_type_the_client_cannot_check_is_skipped_with_a_warning(kind: str, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING):
-        keys = parse_sftp_section(section([SK, ED25519])).host_keys
+        keys = parse_sftp_section(section([f"sftp.example {kind} {blob(kind)}", ED25519])).host_keys
     assert keys == (ED25519,)
     [record] = [r for r in caplog.records if "skipped" in r.getMessage()]
-    assert record.__dict__["line"] == 1 and record.__dict__["key_type"].startswith("sk-")
+    assert record.__dict__["line"] == 1 and record.__dict__["key_type"] == kind
 
 
 def test_a_secret_with_no_usable_line_is_refused() -> None:

@@ -21,7 +21,7 @@ FIELDS = frozenset({"host", "port", "username", "private_key", "password", "host
 _HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,252})")
 # Host key types paramiko can check (ssh-rsa is checked with the rsa-sha2-512/256 signatures, see sftp_session.py)
 USABLE_KEY_TYPES = ("ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa")
-_KEY_TYPE = re.compile(r"(ssh-[a-z0-9-]+|ecdsa-sha2-nistp(256|384|521)|sk-[a-z0-9@.-]+)")
+_KEY_TYPE = re.compile(r"(ssh-[a-z0-9-]+|ecdsa-sha2-nistp(256|384|521)|sk-[a-z0-9@.-]+)(-cert-v01@openssh\.com)?")
 
 
 def _bad(field: str, why: str) -> CredentialsError:
