@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import quote, unquote, urljoin, urlsplit
@@ -72,6 +71,8 @@ def _bundle_file(pem: str) -> str:
     per container (a private file under the temp folder: /tmp in Lambda)."""
     with open(requests.utils.DEFAULT_CA_BUNDLE_PATH, encoding="ascii", errors="replace") as public:
         text = public.read().rstrip("\n") + "\n" + pem
+    import tempfile  # noqa: PLC0415 - lazy: only a secret with a ca_bundle needs it
+
     handle, path = tempfile.mkstemp(prefix="profile-poller-ca-", suffix=".pem")
     with os.fdopen(handle, "w", encoding="utf-8") as out:
         out.write(text)
