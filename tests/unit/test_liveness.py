@@ -229,6 +229,9 @@ def run(poison_answers: list[ApiResponse], other_answers: list[list[ApiResponse]
 
 
 answer_lists = st.lists(st.sampled_from(ANSWERS), min_size=1, max_size=6)
+# a Retry-After pauses the whole tenant by the API's own rule, a cost of the tenant's limit and not of the poison:
+# it is left out where the others' pace is compared (its termination is checked in the second property)
+answer_lists_no_pause = st.lists(st.sampled_from([a for a in ANSWERS if a.status != 429]), min_size=1, max_size=6)
 other_answer = st.lists(
     st.sampled_from([ANSWERS[0], ANSWERS[1], ANSWERS[0], json_response(200, '{"file": "/other.csv"}')]),
     min_size=1,
@@ -257,7 +260,10 @@ def check_invariants(result: Run) -> None:
 
 @PROPERTY
 @given(
-    poison=answer_lists, others=st.lists(other_answer, min_size=8, max_size=8), chaos=faults, seed=st.integers(0, 99)
+    poison=answer_lists_no_pause,
+    others=st.lists(other_answer, min_size=8, max_size=8),
+    chaos=faults,
+    seed=st.integers(0, 99),
 )
 def test_whatever_a_port_raises_every_request_ends_once_and_the_others_keep_their_pace(
     poison: list[ApiResponse], others: list[list[ApiResponse]], chaos: Faults, seed: int
@@ -270,11 +276,13 @@ def test_whatever_a_port_raises_every_request_ends_once_and_the_others_keep_thei
 
 
 @PROPERTY
-@given(chaos=faults, seed=st.integers(0, 99))
-def test_a_request_only_ever_failing_ends_by_max_age_and_is_announced_once(chaos: Faults, seed: int) -> None:
-    # the poison's every call raises (status calls, downloads): it must still end
+@given(poison=answer_lists, chaos=faults, seed=st.integers(0, 99))
+def test_a_request_only_ever_failing_ends_by_max_age_and_is_announced_once(
+    poison: list[ApiResponse], chaos: Faults, seed: int
+) -> None:
+    # the poison's every call raises (status calls, downloads): whatever it was answered, it must still end
     chaos.calls = [fault for fault in chaos.calls if fault is not None] or [lambda: ValueError("unknown cipher")]
-    result = run([ANSWERS[2]], [[ANSWERS[1]]] * 8, chaos, seed)
+    result = run(poison, [[ANSWERS[1]]] * 8, chaos, seed)
     check_invariants(result)
     limit = result.registered_at + SETTINGS.max_age_seconds + PERIOD + SETTINGS.backoff_max_seconds
     [outcome, *_] = [o for o in result.notifier.published if o.request_id == POISON]
