@@ -16,9 +16,8 @@ def table(table_stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_register_show_and_list(capsys: pytest.CaptureFixture[str]) -> None:
-    assert (
-        main(["register", "req-1", "--kind", "update", "--submitted-at", "1700000000"]) == 0
-    )  # in the past: a time ahead is refused
+    # a time in the past: one ahead of the wall clock is refused
+    assert main(["register", "req-1", "--kind", "update", "--submitted-at", "1700000000"]) == 0
     registered = json.loads(capsys.readouterr().out)
     assert registered == {
         "request_id": "req-1",
