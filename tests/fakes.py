@@ -112,6 +112,7 @@ class FakeStore(FakeLeases):
                 return None
             item.update(lease_owner=owner, lease_until=next_check_at, next_check_at=next_check_at, attempts=attempts)
             item.setdefault("submitted_at", now)
+            item.setdefault("first_claimed_at", now)
             return copy.deepcopy(item)
 
     def _owned(self, request_id: str, owner: str) -> dict[str, Any]:

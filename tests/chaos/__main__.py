@@ -32,7 +32,7 @@ def main() -> int:
         print(f"  {name}: {where[:5]}")
     print(report.line())
     bad = report.lost or report.stuck or report.duplicate_event_ids or report.objects_mismatched
-    bad = bad or report.poison_unsettled
+    bad = bad or report.poison_unsettled or report.outage_failed != 0
     return 1 if bad or report.leaked_secrets else 0
 
 

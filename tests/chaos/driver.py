@@ -32,6 +32,7 @@ from tests.chaos import poison
 from tests.chaos.aws_faults import BASE, big_rows, chaos_policy, round_rules
 from tests.chaos.crashes import Crash, Dying, Killer
 from tests.chaos.invariants import Report, check
+from tests.chaos.outage import run_outage
 from tests.chaos.sftp_files import SftpPlan
 
 KEY_1, KEY_2 = "chaos-key-one-4f1c", "chaos-key-two-9d2e"
@@ -240,9 +241,19 @@ def _run(
         )
         if due["Count"] == 0:
             break
+    # the outage phase: hours of a failing API, no AWS faults, no kills (tests/chaos/outage.py)
+    proxy.set_rules([])
+
+    def advance(seconds: float) -> None:
+        clock.offset += seconds
+
+    outage = run_outage(
+        stack, sim, clock, advance, lambda: one_sweep(containers[0], None, None), max(10, requests // 20)
+    )
+    ids += outage.ids
     logging.getLogger(logger.name).removeHandler(lines)
     denied = sftp.denied if sftp else set()
-    return check(
+    report = check(
         stack,
         ids,
         expected,
@@ -256,3 +267,6 @@ def _run(
         lease=LEASE,
         keys=(KEY_1, KEY_2),
     )
+    report.outage_failed = outage.failed
+    report.details["outage"] = outage.detail()
+    return report

@@ -36,6 +36,7 @@ class Report:
     poison_exercised: int = 0  # poison inputs that reached the code they target
     max_rate_ratio: float = 0.0  # the busiest second of status calls / RATE_LIMIT_PER_SECOND
     throttled_share: float = 0.0  # status calls the tenant's hidden limit answered 429 / all status calls
+    outage_failed: int = -1  # requests of the outage phase (tests/chaos/outage.py) that ended FAILED; -1: not run
     details: dict[str, list[str]] = field(default_factory=dict)
 
     def line(self) -> str:
@@ -44,7 +45,8 @@ class Report:
             f"duplicate_event_ids={self.duplicate_event_ids} objects_mismatched={self.objects_mismatched} "
             f"notified={self.notified} terminal={self.terminal} pending={self.pending} aws_faults={self.aws_faults} "
             f"poison_unsettled={self.poison_unsettled} poison_exercised={self.poison_exercised} "
-            f"max_rate_ratio={self.max_rate_ratio:.2f} throttled_share={self.throttled_share:.3f}"
+            f"max_rate_ratio={self.max_rate_ratio:.2f} throttled_share={self.throttled_share:.3f} "
+            f"outage_failed={self.outage_failed}"
         )
 
 

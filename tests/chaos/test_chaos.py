@@ -29,6 +29,7 @@ def test_nothing_is_lost_stuck_duplicated_or_mismatched(moto_endpoint: str, seed
     assert report.notified == report.terminal  # every settled request was announced
     assert report.poison_unsettled == 0, report.details.get("poison_unsettled")  # stray quotes, ms times, big summaries
     assert report.poison_exercised >= 8  # of the 19 poison inputs in 120 requests, most reach the code they target
+    assert report.outage_failed == 0, report.details.get("outage")  # hours of a failing API fail nobody
     assert report.leaked_secrets == 0
     assert report.aws_faults > 0  # the sweeps really met failing AWS calls
     assert plan.denied and sftp.connections > 1  # SFTP files and faults were really in the mix

@@ -16,14 +16,15 @@ def table(table_stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_register_show_and_list(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["register", "req-1", "--kind", "update", "--submitted-at", "1800000000"]) == 0
+    # a time in the past: one ahead of the wall clock is refused
+    assert main(["register", "req-1", "--kind", "update", "--submitted-at", "1700000000"]) == 0
     registered = json.loads(capsys.readouterr().out)
     assert registered == {
         "request_id": "req-1",
         "status": "PENDING",
         "due_shard": "0",
         "next_check_at": 0,
-        "submitted_at": 1800000000,
+        "submitted_at": 1700000000,
         "kind": "update",
     }
     assert main(["show", "req-1"]) == 0

@@ -16,7 +16,7 @@ from profile_poller.core.ports import LeaseLost
 from profile_poller.core.schedule import AskingLease, Due, check_at
 from profile_poller.entry.producer import AlreadyRegistered, register
 
-NOW = 1_800_000_000
+NOW = 1_700_000_000  # in the past: the producer helper refuses a submitted_at ahead of its clock
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def test_the_claim_schedules_the_next_check_counts_the_attempt_and_holds_until_t
     item = store.claim(due(store, NOW)["r1"], "a", NOW, check_at(NOW + 60, 1), 1)
     assert item is not None and item["lease_owner"] == "a" and item["kind"] == "update" and item["attempts"] == 1
     stored = raw(table_stack, "r1")
-    assert stored["next_check_at"]["N"] == stored["lease_until"]["N"] == "1800000060.0001"
+    assert stored["next_check_at"]["N"] == stored["lease_until"]["N"] == f"{NOW + 60}.0001"
     # not due before its next check, then due with the attempt it carries
     assert due(store, NOW + 60) == {}
     [entry] = due(store, NOW + 61).values()
@@ -113,7 +113,7 @@ def test_extend_and_decide_hold_the_request_longer(table_stack: LocalStack, stor
     assert due(store, NOW + 100) == {}
     store.decide(finished("r1"), "a", check_at(NOW + 2000, 1))
     stored = raw(table_stack, "r1")
-    assert stored["lease_until"]["N"] == stored["next_check_at"]["N"] == "1800002000.0001"
+    assert stored["lease_until"]["N"] == stored["next_check_at"]["N"] == f"{NOW + 2000}.0001"
     assert stored["settling"]["M"]["status"]["S"] == "COMPLETED"
 
 
@@ -159,7 +159,7 @@ def test_a_sweep_without_the_lease_can_neither_release_nor_decide(
         store.decide(finished("r1"), "old", check_at(NOW + 2000, 1))
     # Then the live owner's lease and the item are untouched
     stored = raw(table_stack, "r1")
-    assert stored["lease_owner"]["S"] == "new" and stored["lease_until"]["N"] == "1800001800.0002"
+    assert stored["lease_owner"]["S"] == "new" and stored["lease_until"]["N"] == f"{NOW + 1800}.0002"
     assert "settling" not in stored and stored["status"]["S"] == "PENDING"
     assert due(store, NOW + 902) == {}  # still leased, not due
     # and the owner itself can do both

@@ -49,6 +49,13 @@ class World:
         for rid in ids:
             self.store.put_pending(rid, int(self.clock()) - age, **extra)
 
+    def others_answer(self, tag: str = "a") -> None:
+        """Two requests that sort before the others and complete when asked: a request asked after them in a sweep
+        with concurrency=1 fails while others get answers, so its transient failure is charged (core/outage.py)."""
+        for rid in (f"{tag}-1", f"{tag}-2"):
+            self.register(rid)
+            self.api.answers[rid] = [json_response(200, '{"update-count": 1}')]
+
     def until_due(self, rid: str) -> None:
         """Move the clock to the first second at which the request is due again."""
         self.clock.advance(math.ceil(self.store.items[rid]["next_check_at"]) - self.clock())

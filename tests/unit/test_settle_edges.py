@@ -134,14 +134,15 @@ def test_a_login_refused_again_after_the_rotation_stops_the_sweep_and_releases_t
     claimed = rig.claim(attempts=4, was_due=was_due)
     # When the finished answer is settled
     rig.settler.act(claimed, ANSWER, OLD_KEY)
-    # Then the secret was re-read once only, the sweep stops as systemic and the request is due where it was, unleased
+    # Then the secret was re-read once only, the sweep stops as systemic and the request is due now, behind the
+    # requests already due (issue 17, item 5), its attempt not counted, unleased
     assert rig.rotated == [OLD_KEY]
     assert len(rig.copier.calls) == 2
     assert rig.stops == [("the file source refused the login: auth failed", True)]
     assert rig.summary.counts["systemic"] == 1
     assert rig.decisions.made == []
     item = rig.store.items["r1"]
-    assert (item["next_check_at"], item["attempts"]) == (was_due, 3)
+    assert (item["next_check_at"], item["attempts"]) == (check_at(NOW, 3), 3)
     assert "lease_owner" not in item and "lease_until" not in item
 
 

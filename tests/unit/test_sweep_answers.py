@@ -57,7 +57,8 @@ def test_transient_errors_count_up_then_fail_after_the_limit(world: World) -> No
     world.register("r1")
     world.api.answers["r1"] = [TransportError("ReadTimeout talking to tenant.example")]
     for sweep in range(3):
-        world.sweep(max_transient_errors=3)
+        world.others_answer(f"a{sweep}")  # others get answers: the failures are this request's own
+        world.sweep(max_transient_errors=3, concurrency=1)
         world.clock.advance(10_000)
         if sweep < 2:
             assert world.status("r1") == "PENDING"
@@ -70,7 +71,8 @@ def test_transient_errors_count_up_then_fail_after_the_limit(world: World) -> No
 def test_a_pending_answer_resets_the_transient_error_streak(world: World) -> None:
     world.register("r1")
     world.api.answers["r1"] = [json_response(500, "<html>oops</html>"), PENDING]
-    world.sweep()
+    world.others_answer()  # others get answers: the failure is charged
+    world.sweep(concurrency=1)
     assert world.store.items["r1"]["transient_errors"] == 1
     world.clock.advance(10_000)
     world.sweep()

@@ -52,7 +52,8 @@ def test_a_sweep_that_dies_after_its_claim_gives_the_request_back_at_its_next_ch
 def test_a_check_that_stays_pending_after_transient_errors_resets_the_count(world: World) -> None:
     world.register("r1")
     world.api.answers["r1"] = [json_response(500, "{}"), PENDING]
-    world.sweep()
+    world.others_answer()  # others get answers: the failure is charged
+    world.sweep(concurrency=1)
     assert world.store.items["r1"]["transient_errors"] == 1
     world.until_due("r1")
     writes = world.store.writes

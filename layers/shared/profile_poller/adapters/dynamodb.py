@@ -79,7 +79,8 @@ class DynamoRequestStore:
                 TableName=self._table,
                 Key=to_dynamo({"request_id": request_id}),
                 UpdateExpression="SET lease_owner = :owner, lease_until = :next, next_check_at = :next, "
-                "attempts = :attempts, #status = :pending, submitted_at = if_not_exists(submitted_at, :now)",
+                "attempts = :attempts, #status = :pending, submitted_at = if_not_exists(submitted_at, :now), "
+                "first_claimed_at = if_not_exists(first_claimed_at, :now)",
                 # a hand-written item without a status is taken as pending: it is in the due index, so that was meant
                 ConditionExpression="(#status = :pending OR attribute_not_exists(#status)) "
                 "AND next_check_at = :seen AND (attribute_not_exists(lease_until) OR lease_until < :now)",

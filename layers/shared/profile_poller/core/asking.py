@@ -32,6 +32,10 @@ class Asker:
                 response = self._api.query(request_id, credentials)
             except TransportError as exc:
                 return Transient(str(exc)), credentials
+            except Exception as exc:  # a client surprise counts like a transient failure (liveness): type only,
+                # its text may quote what was sent
+                reason = f"unexpected error from the status call ({type(exc).__name__})"
+                return Transient(reason, unexpected=True), credentials
             verdict = classify(response, self._clock())
             if not isinstance(verdict, KeyRejected):
                 return verdict, credentials

@@ -25,6 +25,7 @@ OTHER_CODE = "(other)"
 MS_THRESHOLD = 100_000_000_000  # epoch seconds of year 5138; as milliseconds, 1973-03-03
 MAX_EPOCH = 253_402_300_799  # 9999-12-31T23:59:59Z, the last second an ISO 8601 date can show
 MAX_SUBMITTED_AT = 10**10  # registration takes epoch seconds below this (year 2286): milliseconds are refused
+FUTURE_SLACK_SECONDS = 300  # a submitted_at further ahead of the registering clock is refused (a typo, not skew)
 
 
 def clip(text: str | None, limit: int) -> str | None:
@@ -69,8 +70,9 @@ class InvalidSubmittedAt(ValueError):
     pass
 
 
-def validate_submitted_at(value: object) -> int:
-    """Registration takes whole epoch seconds from 0 to MAX_SUBMITTED_AT; anything else is refused, saying why."""
+def validate_submitted_at(value: object, now: int | None = None) -> int:
+    """Registration takes whole epoch seconds from 0 to MAX_SUBMITTED_AT, and (given the registering clock `now`)
+    at most FUTURE_SLACK_SECONDS ahead of it; anything else is refused, saying why."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidSubmittedAt(f"submitted_at must be whole epoch seconds, got {str(value)[:40]!r}")
     if value >= MAX_SUBMITTED_AT:
@@ -80,4 +82,8 @@ def validate_submitted_at(value: object) -> int:
         )
     if value < 0:
         raise InvalidSubmittedAt(f"submitted_at {value} is out of range: epoch seconds are not negative")
+    if now is not None and value > now + FUTURE_SLACK_SECONDS:
+        raise InvalidSubmittedAt(
+            f"submitted_at {value} is {value - now} s in the future (at most {FUTURE_SLACK_SECONDS} s ahead is taken)"
+        )
     return value

@@ -50,6 +50,10 @@ class TimeBudget:
         """TIME_MARGIN_SECONDS plus the worst case of one item's remaining work."""
         return self._margin + self._api + CALLS_IN_FLIGHT * self._slowest
 
+    def spare_seconds(self) -> float:
+        """How long a worker may still wait (for the rate limiter) before the reserve is touched."""
+        return max(0.0, self._remaining_ms() / 1000 - self.reserve_seconds())
+
     def short(self) -> str | None:
         """Why the sweep must stop claiming now, or None while there is time."""
         left = self._remaining_ms() / 1000

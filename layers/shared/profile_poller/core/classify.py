@@ -44,9 +44,10 @@ class Failed:
 
 @dataclass(frozen=True)
 class Transient:
-    """Counts against the request; asked again later."""
+    """Counts against the request (unless others got no answers either: core/outage.py); asked again later."""
 
     reason: str
+    unexpected: bool = False  # the client raised something no adapter should (counted as an error too)
 
 
 @dataclass(frozen=True)

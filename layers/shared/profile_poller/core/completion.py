@@ -18,7 +18,7 @@ from .settings import Settings
 
 def retry_reason(copied: Copied, request: PendingRequest, now: int, settings: Settings) -> str | None:
     """Why the request should be asked again later, or None when it completes now (unsettled files given up)."""
-    if not copied.unsettled or now - request.submitted_at >= settings.max_age_seconds:
+    if not copied.unsettled or now - request.age_from >= settings.max_age_seconds:
         return None
     tries = request.transient_errors + 1
     for unsettled in copied.unsettled:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from .bounds import epoch_seconds
+from .bounds import FUTURE_SLACK_SECONDS, epoch_seconds
 from .model import ErrorRow, Kind, Outcome, Status, StoredFile
 
 
@@ -118,6 +118,7 @@ class PendingRequest:
     correlation: Mapping[str, str] = field(default_factory=dict)  # from the registration, echoed in the outcome
     retries: int = 0  # operator retries so far (`profile-poller retry`): part of the next outcome's event_id
     retried_at: int | None = None  # MAX_AGE_SECONDS counts from here after a retry
+    first_claimed_at: int | None = None  # the first claim: where a hand-written future submitted_at ages from
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any], now: int) -> PendingRequest:
@@ -133,9 +134,15 @@ class PendingRequest:
             correlation=correlation_of(item),
             retries=max(0, _number(item.get("retries"), 0)),
             retried_at=_number(item.get("retried_at"), 0) or None,
+            first_claimed_at=_number(item.get("first_claimed_at"), 0) or None,
         )
 
     @property
     def age_from(self) -> int:
-        """Where MAX_AGE_SECONDS and the pending age count from: the submission, or the last operator retry."""
-        return max(self.submitted_at, self.retried_at or 0)
+        """Where MAX_AGE_SECONDS and the pending age count from: the submission, or the last operator retry. A
+        `submitted_at` more than FUTURE_SLACK_SECONDS after the first claim (a hand-written item, registration
+        refuses those) ages from that claim instead, so the request still expires."""
+        start = self.submitted_at
+        if self.first_claimed_at is not None and start > self.first_claimed_at + FUTURE_SLACK_SECONDS:
+            start = self.first_claimed_at
+        return max(start, self.retried_at or 0)

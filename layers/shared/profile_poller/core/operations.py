@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from .items import PendingRequest
@@ -69,7 +70,7 @@ class Stats:
         if status != Status.PENDING.value:
             return
         next_check = item.get("next_check_at")
-        if "due_shard" in item and isinstance(next_check, int) and next_check <= self.now:
+        if "due_shard" in item and _due(next_check, self.now):
             self.due_now += 1
         request = PendingRequest.from_item({"request_id": str(item.get("request_id")), **item}, self.now)
         age = self.now - request.age_from
@@ -84,3 +85,14 @@ class Stats:
             "oldest_pending_request_id": self.oldest_pending_id,
             "scanned_items": self.scanned,
         }
+
+
+def _due(next_check: object, now: int) -> bool:
+    """A stored next_check_at (whole seconds, or with the attempt count in its fraction: Decimal, float) at or
+    before now."""
+    if isinstance(next_check, bool) or not isinstance(next_check, int | float | Decimal):
+        return False
+    try:
+        return bool(next_check <= now)
+    except ArithmeticError:  # a NaN Decimal
+        return False

@@ -155,6 +155,13 @@ class OutcomeBatch:
                     extra={"request_id": rid[:128], "reason": str(exc)},
                 )
                 continue
+            except Exception:  # a surprise from the table's client: the same, and the batch's others go on
+                self._summary.add("errors")
+                logger.exception(
+                    "terminal write failed unexpectedly; the lease expires and the request is settled again",
+                    extra={"request_id": rid[:128]},
+                )
+                continue
             self._summary.add(_TERMINAL_COUNTER[outcome.status])
             self._summary.add("files_not_archived", sum(1 for f in outcome.files if not f.archived))
             logger.info(

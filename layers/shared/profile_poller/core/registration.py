@@ -111,14 +111,19 @@ def check_correlation(value: object) -> dict[str, str]:
     for key, text in value.items():
         if not key or not isinstance(text, str):
             raise Rejected(f"correlation keys must be non-empty and values strings ({str(key)[:40]!r})")
-        size += len(key.encode()) + len(text.encode())
+        try:
+            size += len(key.encode()) + len(text.encode())
+        except UnicodeEncodeError:  # a lone surrogate (an emoji cut in half): no UTF-8 form, never storable
+            shown = repr(key)[:40]
+            raise Rejected(f"correlation holds text that is not valid Unicode (a lone surrogate) at {shown}") from None
     if size > CORRELATION_MAX_BYTES:
         raise Rejected(f"correlation is {size} bytes; at most {CORRELATION_MAX_BYTES} (keys and values, UTF-8)")
     return dict(value)
 
 
-def parse_submission(body: str) -> Submission:
-    """Read one queue record's body; raise Rejected with the reason if it can never be registered."""
+def parse_submission(body: str, now: int | None = None) -> Submission:
+    """Read one queue record's body; raise Rejected with the reason if it can never be registered (a
+    `submitted_at` more than FUTURE_SLACK_SECONDS after `now` included)."""
     detail = _detail(body)
     unknown = sorted(set(detail) - DETAIL_FIELDS)
     if unknown:
@@ -133,7 +138,7 @@ def parse_submission(body: str) -> Submission:
     submitted_at = detail.get("submitted_at")
     if submitted_at is not None:
         try:
-            validate_submitted_at(submitted_at)  # the helper and the CLI use the same rule
+            validate_submitted_at(submitted_at, now)  # the helper and the CLI use the same rule
         except InvalidSubmittedAt as exc:
             raise Rejected(str(exc)) from None
     return Submission(request_id, kind, submitted_at, check_correlation(detail.get("correlation")))
@@ -144,7 +149,7 @@ def register(
 ) -> tuple[Result, str]:
     """Register one record: (result, request-id or the rejection reason). StoreError propagates (transient)."""
     try:
-        submission = parse_submission(body)
+        submission = parse_submission(body, now)
     except Rejected as exc:
         rejected.keep(body, str(exc))
         return Result.REJECTED, str(exc)

@@ -57,7 +57,7 @@ class Settler:
         batch: OutcomeBatch,
         copier: FileCopier,
         clock: Callable[[], float],
-        stop: Callable[[str, bool], None],
+        stop: Callable[[str, bool], object],
         rotate: Callable[[Credentials], Credentials | None],
         throttled: Callable[[float | None], None],
     ) -> None:
@@ -74,7 +74,8 @@ class Settler:
         # a claim holds the request at least this long: time to ask (two tries on a rotated key) before it is due
         self.hold = math.ceil(2 * settings.http_timeout_seconds) + 1
 
-    def act(self, claimed: Claimed, verdict: Verdict, credentials: Credentials) -> None:
+    def act(self, claimed: Claimed, verdict: Verdict, credentials: Credentials, charge: bool = True) -> None:
+        """Settle one answer; `charge` False: a transient failure is not counted (core/outage.py)."""
         rid = claimed.request.request_id
         match verdict:
             case Pending():
@@ -82,20 +83,23 @@ class Settler:
                 self.retry_later(claimed, transient=None)
             case Transient(reason):
                 self._summary.add("transient_errors")
-                logger.warning("transient error", extra={"request_id": rid, "reason": reason})
-                self.retry_later(claimed, transient=reason)
+                logger.warning("transient error", extra={"request_id": rid, "reason": reason, "charged": charge})
+                self.retry_later(claimed, transient=reason, charge=charge)
             case Throttled(retry_after):
                 self._summary.add("throttled")
                 self._throttled(retry_after)  # the shared rate drops; the sweep goes on, slower
+                if self._expired(claimed):  # a tenant throttled for days still sees its requests end
+                    return
                 later = claimed.scheduled
                 if retry_after is not None:  # a Retry-After of years is clamped: never parked past the backoff cap
                     delay = max(1, math.ceil(min(retry_after, self._s.backoff_max_seconds)))
                     later = check_at(self._now() + delay, claimed.request.attempts)
+                later = min(later, self._last_check(claimed))
                 self._store.reschedule(rid, self._owner, later, claimed.request.transient_errors, "throttled (429)")
             case Systemic(code, reason):
                 self._summary.add("systemic")
                 self._stop(f"systemic API failure {code}: {reason}", True)
-                self.release(claimed)
+                self.release(claimed, behind=True)
             case Failed(code, description):
                 self.finish(
                     claimed,
@@ -110,16 +114,19 @@ class Settler:
                 self.release(claimed)
                 self._stop(reason, True)
 
-    def retry_later(self, claimed: Claimed, transient: str | None) -> None:
+    def retry_later(self, claimed: Claimed, transient: str | None, charge: bool = True) -> None:
+        """Checked again later: a transient failure is charged (counted toward MAX_TRANSIENT_ERRORS) unless
+        `charge` is False (core/outage.py: others got no answers either); an answer resets the count."""
         request = claimed.request
-        errors = request.transient_errors + 1 if transient is not None else 0
-        if transient is not None and errors >= self._s.max_transient_errors:
+        errors = 0 if transient is None else request.transient_errors + int(charge)
+        if transient is not None and charge and errors >= self._s.max_transient_errors:
             self.finish(claimed, Status.FAILED, reason=f"{errors} transient errors in a row; last: {transient}")
-        elif self._now() - request.age_from >= self._s.max_age_seconds:
-            self.finish(
-                claimed, Status.EXPIRED, reason=f"no final answer within MAX_AGE_SECONDS={self._s.max_age_seconds}"
-            )
-        elif errors != request.transient_errors:  # the claim already set the next check; only the count changes
+        elif self._expired(claimed):
+            return
+        elif claimed.scheduled > self._last_check(claimed):  # never checked again past MAX_AGE_SECONDS
+            self._store.reschedule(request.request_id, self._owner, self._last_check(claimed), errors, transient)
+        elif transient is not None or errors != request.transient_errors:  # the claim set the next check already:
+            # the count changes, or the failure is recorded (last_error) for the operator, charged or not
             self._store.reschedule(request.request_id, self._owner, claimed.scheduled, errors, transient)
 
     def _hold_for_copy(self, claimed: Claimed, size: int | None) -> None:
@@ -148,7 +155,7 @@ class Settler:
                 return
             self._summary.add("systemic")
             self._stop(f"the file source refused the login: {exc}", True)
-            self.release(claimed)
+            self.release(claimed, behind=True)
             return
         self._summary.add("archive_failures", copied.archive_failures)
         retry = retry_reason(copied, request, self._now(), self._s)
@@ -183,10 +190,26 @@ class Settler:
         # before publishing: a retry publishes exactly this; the lease now covers the publishing
         self._batch.decide(outcome, check_at(now + self._s.lease_seconds, request.attempts))
 
-    def release(self, claimed: Claimed) -> None:
-        """Give back a request without counting the attempt: due again where it was, unleased."""
+    def release(self, claimed: Claimed, behind: bool = False) -> None:
+        """Give back a request without counting the attempt, unleased: due again where it was, or (`behind`: the
+        request whose answer stopped the sweep) due now, behind every request already due, so the next sweep
+        serves the others before it meets this one again."""
         due = claimed.due
-        self._store.release(due.request_id, self._owner, due.next_check_at, due.attempts)
+        if behind and self._expired(claimed):  # a request that keeps stopping sweeps still ends at MAX_AGE_SECONDS
+            return
+        at = check_at(self._now(), due.attempts) if behind else due.next_check_at
+        self._store.release(due.request_id, self._owner, max(at, due.next_check_at), due.attempts)
+
+    def _expired(self, claimed: Claimed) -> bool:
+        """Past MAX_AGE_SECONDS (from the submission or the last retry): decided EXPIRED now, True."""
+        if self._now() < claimed.request.age_from + self._s.max_age_seconds:
+            return False
+        self.finish(claimed, Status.EXPIRED, reason=f"no final answer within MAX_AGE_SECONDS={self._s.max_age_seconds}")
+        return True
+
+    def _last_check(self, claimed: Claimed) -> Decimal:
+        """The latest next check a pending request may get: the moment its MAX_AGE_SECONDS runs out."""
+        return check_at(claimed.request.age_from + self._s.max_age_seconds, claimed.request.attempts)
 
     def _now(self) -> int:
         return int(self._clock())

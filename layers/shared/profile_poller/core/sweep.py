@@ -15,12 +15,13 @@ from dataclasses import dataclass, field, replace
 
 from .asking import Asker
 from .budget import TimeBudget
-from .classify import Throttled
+from .classify import Systemic, Throttled, Transient
 from .copier import FileCopier
 from .copygate import CopyClock, CopyGate
 from .items import PendingRequest
 from .log import logger
 from .model import InvalidRequestId, Status, validate_request_id
+from .outage import OutageWatch
 from .outcomes import OutcomeBatch, SweepSummary
 from .pacing import backoff_seconds
 from .ports import (
@@ -39,7 +40,7 @@ from .schedule import Due, check_at
 from .settings import Settings
 from .settle import Claimed, Settler, TableFailed
 from .shards import shards_to_read
-from .throttle import TenantGate
+from .throttle import LONGEST_PAUSE, PauseTooLong, TenantGate
 
 
 @dataclass
@@ -71,7 +72,15 @@ class Sweep:
             deps, store=self._budget.watch_store(deps.store), notifier=self._budget.watch_notifier(deps.notifier)
         )
         self._owner = owner
-        self._gate = TenantGate(deps.store, owner, settings.rate_limit_per_second, deps.clock, deps.sleep)
+        self._gate = TenantGate(
+            deps.store,
+            owner,
+            settings.rate_limit_per_second,
+            deps.clock,
+            deps.sleep,
+            max_pause=settings.backoff_max_seconds,
+        )
+        self._outages = OutageWatch()
         self.summary = SweepSummary()
         copier = FileCopier(
             deps.api,
@@ -160,12 +169,15 @@ class Sweep:
             return True
         return False
 
-    def _stop(self, reason: str, systemic: bool = False) -> None:
+    def _stop(self, reason: str, systemic: bool = False) -> bool:
+        """Stop asking for `reason`; True when it is the first reason (the one the sweep reports)."""
         with self._lock:
-            if self._stop_reason is None:
-                self._stop_reason = reason
-                log = logger.error if systemic else logger.warning
-                log("sweep stops asking", extra={"reason": reason})
+            if self._stop_reason is not None:
+                return False
+            self._stop_reason = reason
+        log = logger.error if systemic else logger.warning
+        log("sweep stops asking", extra={"reason": reason})
+        return True
 
     def _guarded(self, due: Due, slots: threading.Semaphore) -> None:
         request_id = due.request_id
@@ -217,13 +229,23 @@ class Sweep:
         claimed = Claimed(request, due, lease_until)
         self.summary.note_age(now - request.age_from)
         try:
-            validate_request_id(request.request_id)
-        except InvalidRequestId as exc:
-            logger.error("invalid request-id; never sent to the API", extra={"request_id": due.request_id[:128]})
-            self._settler.finish(claimed, Status.FAILED, reason=str(exc))
-            return
-        with self._asking:
-            self._ask_and_settle(claimed)
+            try:
+                validate_request_id(request.request_id)
+            except InvalidRequestId as exc:
+                logger.error("invalid request-id; never sent to the API", extra={"request_id": due.request_id[:128]})
+                self._settler.finish(claimed, Status.FAILED, reason=str(exc))
+                return
+            with self._asking:
+                self._ask_and_settle(claimed)
+        except (LeaseLost, ItemRejected, StoreError, TableFailed):
+            raise
+        except Exception as exc:  # liveness: whatever a port raised counts toward this request's limits
+            self.summary.add("errors")
+            logger.exception(
+                "unexpected error; counted as a transient error of this request",
+                extra={"request_id": request.request_id[:128]},
+            )
+            self._settler.retry_later(claimed, transient=f"unexpected error ({type(exc).__name__})")
 
     def _ask_and_settle(self, claimed: Claimed) -> None:
         if self._stopping():
@@ -237,16 +259,34 @@ class Sweep:
             self.summary.add("not_started")
             return
         try:
-            verdict, credentials = self._asker.ask(claimed.request.request_id, self._gate.limiter.acquire)
+            verdict, credentials = self._asker.ask(claimed.request.request_id, self._pace)
         except CredentialsError as exc:
             self._stop(f"API key unavailable: {exc}", systemic=True)
             self.summary.add("systemic")
             self._settler.release(claimed)
             self.summary.add("not_started")
             return
+        except PauseTooLong as exc:  # a Retry-After arrived meanwhile, or the budget is short: no sleeping it out
+            self._stop(str(exc))
+            self._settler.release(claimed)
+            self.summary.add("not_started")
+            return
         if not isinstance(verdict, Throttled):
             self._gate.limiter.accepted()
-        self._settler.act(claimed, verdict, credentials)
+        charge = True
+        if isinstance(verdict, Transient) and verdict.unexpected:
+            self.summary.add("errors")
+            logger.error("unexpected error from the status call", extra={"request_id": claimed.request.request_id})
+        if not isinstance(verdict, Systemic):  # an answer, or a transient failure: the outage tally
+            tally = self._outages.record(isinstance(verdict, Transient))
+            charge = tally.charge
+            if tally.outage is not None and self._stop(tally.outage, systemic=True):
+                self.summary.add("systemic")
+        self._settler.act(claimed, verdict, credentials, charge=charge)
+
+    def _pace(self) -> None:
+        """The rate limiter's grant, never waited for longer than LONGEST_PAUSE nor past the sweep's budget."""
+        self._gate.limiter.acquire(min(LONGEST_PAUSE, self._budget.spare_seconds()))
 
     # -- helpers -------------------------------------------------------------------------------
 

@@ -22,12 +22,18 @@ FLOOR = 0.05  # never below one call in 20 s
 CALM_SECONDS = 1.0  # 429s within this long of a decrease answer calls made before it: no second decrease
 
 
+class PauseTooLong(Exception):
+    """The next grant is further off than the caller may wait (a Retry-After, or the sweep's time budget): the
+    caller gives its request back instead of sleeping."""
+
+
 class AdaptiveLimiter:
     """At most `rate` grants a second, each at least 1/rate after the previous one on the clock (a caller that
     wakes late does not bunch with the next: the burst is one call). On a 429 the rate drops to DECREASE x the
     rate the API accepted in the last second (between half the current rate and the current rate); it then
     recovers by ceiling / RECOVERY_STEPS per second up to the ceiling (RATE_LIMIT_PER_SECOND). Retry-After
-    pauses every grant."""
+    pauses every grant, for at most `max_pause` seconds (BACKOFF_MAX_SECONDS), whether it comes from an answer or
+    from the stored lease."""
 
     def __init__(
         self,
@@ -38,16 +44,18 @@ class AdaptiveLimiter:
         rate: float | None = None,
         rate_at: float | None = None,
         paused_until: float = 0.0,
+        max_pause: float = float("inf"),
     ) -> None:
         if ceiling <= 0:
             raise ValueError("rate must be positive")
         self._ceiling = ceiling
+        self._max_pause = max(0.0, max_pause)
         self._clock = clock
         self._sleep = sleep
         self._rate = min(ceiling, max(FLOOR, rate if rate is not None else ceiling))
         self._stamp = clock() if rate_at is None else rate_at  # when _rate was last brought up to date
         self._next = 0.0  # the earliest next grant
-        self._paused_until = paused_until
+        self._paused_until = min(paused_until, clock() + self._max_pause)  # a stored pause of years: clamped
         self._calm_until = 0.0
         self._accepted: deque[float] = deque()  # when the API accepted (did not throttle) recent calls
         self._lock = threading.Lock()  # guards the state
@@ -71,8 +79,9 @@ class AdaptiveLimiter:
             self._recover(now)
             return AskingLease(owner, until, self._rate, now, self._paused_until)
 
-    def acquire(self) -> None:
-        """Wait for the next grant (no retry loop: each wait is computed, then slept)."""
+    def acquire(self, max_wait: float = float("inf")) -> None:
+        """Wait for the next grant (no retry loop: each wait is computed, then slept). A wait longer than
+        `max_wait` is not slept: PauseTooLong, and no grant is taken."""
         with self._gate:
             while True:
                 with self._lock:
@@ -82,6 +91,8 @@ class AdaptiveLimiter:
                     if wait <= 0:
                         self._next = now + 1.0 / self._rate
                         return
+                if wait > max_wait:
+                    raise PauseTooLong(f"the next status call is {wait:.0f} s away; the sweep waits {max_wait:.0f} s")
                 self._sleep(wait)
 
     def accepted(self) -> None:
@@ -98,7 +109,7 @@ class AdaptiveLimiter:
             now = self._clock()
             self._recover(now)
             if retry_after is not None and retry_after > 0:
-                self._paused_until = max(self._paused_until, now + retry_after)
+                self._paused_until = max(self._paused_until, now + min(retry_after, self._max_pause))
             if now < self._calm_until:
                 return
             # what the API accepted in the last second is the best guess of its limit; it may also be low because
@@ -141,13 +152,16 @@ class TenantGate:
         ceiling: float,
         clock: Callable[[], float],
         sleep: Callable[[float], None],
+        *,
+        max_pause: float = float("inf"),
     ) -> None:
         self._store = store
         self._owner = owner
         self._ceiling = ceiling
+        self._max_pause = max_pause
         self._clock = clock
         self._sleep = sleep
-        self.limiter = AdaptiveLimiter(ceiling, clock, sleep)
+        self.limiter = AdaptiveLimiter(ceiling, clock, sleep, max_pause=max_pause)
         self._renew_at = 0.0
         self._held = False
         self._lock = threading.Lock()
@@ -167,7 +181,9 @@ class TenantGate:
             self._sleep,
             rate=lease.rate,
             rate_at=lease.rate_at or None,
-            paused_until=lease.paused_until,
+            # read back clamped, whatever was stored: at most max_pause after the state was written (rate_at)
+            paused_until=min(lease.paused_until, min(lease.rate_at or now, now) + self._max_pause),
+            max_pause=self._max_pause,
         )
         self._held, self._renew_at = True, now + ASKING_LEASE_SECONDS / 3
         return None

@@ -42,7 +42,7 @@ def pending_item(
 ) -> dict[str, Any]:
     """The producer item (core.registration writes the same one for registration by event)."""
     # whole epoch seconds: a time in milliseconds is refused here with a clear error (InvalidSubmittedAt)
-    when = int(time.time()) if submitted_at is None else validate_submitted_at(submitted_at)
+    when = int(time.time()) if submitted_at is None else validate_submitted_at(submitted_at, int(time.time()))
     return registration.pending_item(request_id, kind=kind, submitted_at=when, shards=shards)
 
 
