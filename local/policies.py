@@ -33,6 +33,7 @@ POLICY_SOURCES = {  # what an identity holds -> where the template declares it
     "OperatorPolicy": ("AWS::IAM::ManagedPolicy", "OperatorPolicy"),
     "PollerRole": ("AWS::IAM::Role", "PollerRole"),
     "RegisterRole": ("AWS::IAM::Role", "RegisterRole"),
+    "OperatorRole": ("AWS::IAM::Role", "OperatorRole"),
 }
 RESOURCE_CHECKED = {"s3", "sqs"}  # services whose calls moto authorises against the resource's ARN
 # SQS calls that name no QueueUrl (the message-move tasks name ARNs): moto authorises them against "*"
@@ -154,9 +155,12 @@ def rendered_policies(arns: LocalArns, template_path: Path = TEMPLATE) -> dict[s
         assert resource["Type"] == kind, logical_id
         if kind == "AWS::IAM::ManagedPolicy":
             documents[identity] = [render.value(resource["Properties"]["PolicyDocument"])]
-        else:
-            assert not resource["Properties"].get("ManagedPolicyArns"), f"{logical_id}: attach those too"
-            documents[identity] = [render.value(p["PolicyDocument"]) for p in resource["Properties"]["Policies"]]
+        else:  # its inline policies and the stack's managed policies attached to it
+            props = resource["Properties"]
+            documents[identity] = [render.value(p["PolicyDocument"]) for p in props.get("Policies", [])]
+            for attached in props.get("ManagedPolicyArns", []):
+                policy = template["Resources"][attached["Ref"]]
+                documents[identity].append(render.value(policy["Properties"]["PolicyDocument"]))
     return documents
 
 

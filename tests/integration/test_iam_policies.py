@@ -39,7 +39,7 @@ from tests.conftest import API_KEY
 from tests.integration.test_registration import load_function
 
 NOW = 1_800_000_000
-IDENTITIES = ("ProducerPolicy", "OperatorPolicy", "PollerRole", "RegisterRole")
+IDENTITIES = ("ProducerPolicy", "OperatorPolicy", "PollerRole", "RegisterRole", "OperatorRole")
 
 
 @dataclass
@@ -374,3 +374,22 @@ def test_a_registration_batch_runs_with_exactly_the_register_roles_policies(worl
 def test_every_identity_of_the_template_is_tested_here() -> None:
     arns = LocalArns("t", "b", "arn:aws:sns:eu-west-1:123456789012:t", "arn:aws:secretsmanager:eu-west-1:1:secret:s")
     assert set(rendered_policies(arns)) == set(IDENTITIES)
+
+
+def test_the_operator_role_registers_and_republishes(
+    world: World, acting_as: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an operator who assumed OperatorRole (both policies; docs/deploy.md "Access")
+    acting_as("OperatorRole")
+    admin = world.as_["admin"]
+    monkeypatch.setenv("TABLE_NAME", admin.table)
+    monkeypatch.setenv("TOPIC_ARN", admin.topic_arn)
+    finished, rid = new_id(), new_id()
+    seed_finished(world, finished, "COMPLETED")
+    # When it registers a request and republishes an outcome
+    # Then both are allowed
+    code, text = run(capsys, "register", rid, "--kind", "get")
+    assert code == 0, text
+    code, text = run(capsys, "republish", finished)
+    assert code == 0, text
+    assert (stored(world, rid) or {}).get("status") == "PENDING"
