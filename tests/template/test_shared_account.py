@@ -264,6 +264,12 @@ def test_archive_versions_are_kept_years_and_object_lock_is_an_option_in_governa
     assert lock[0] == "LockArchives" and lock[2] == {"Ref": "AWS::NoValue"}
     assert lock[1]["Rule"]["DefaultRetention"] == {"Mode": "GOVERNANCE", "Days": {"Ref": "ArchiveLockDays"}}
     assert raw["Conditions"]["LockArchives"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "ArchiveLockDays"}, 0]}]}
+    # turning it on later updates the retained bucket in place: no property it sets forces a replacement
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+    schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", "AWS::S3::Bucket").schema
+    create_only = {path.split("/")[2] for path in schema.get("createOnlyProperties", [])}
+    assert not create_only & {"ObjectLockEnabled", "ObjectLockConfiguration"}
 
 
 def deploy_uploads_the_template(samconfig: dict[str, Any], env: str = "default") -> bool:
