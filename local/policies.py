@@ -30,6 +30,7 @@ EXTRA_QUEUES = {"FailureQueue": f"{STACK}-failures", "ScheduleDeadLetterQueue": 
 QUEUE_IDS = {"RegistrationQueue", "RegistrationDeadLetterQueue", "RejectedRegistrationsQueue", *EXTRA_QUEUES}
 POLICY_SOURCES = {  # what an identity holds -> where the template declares it
     "ProducerPolicy": ("AWS::IAM::ManagedPolicy", "ProducerPolicy"),
+    "EventProducerPolicy": ("AWS::IAM::ManagedPolicy", "EventProducerPolicy"),
     "OperatorPolicy": ("AWS::IAM::ManagedPolicy", "OperatorPolicy"),
     "PollerRole": ("AWS::IAM::Role", "PollerRole"),
     "RegisterRole": ("AWS::IAM::Role", "RegisterRole"),

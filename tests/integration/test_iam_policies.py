@@ -39,7 +39,7 @@ from tests.conftest import API_KEY
 from tests.integration.test_registration import load_function
 
 NOW = 1_800_000_000
-IDENTITIES = ("ProducerPolicy", "OperatorPolicy", "PollerRole", "RegisterRole", "OperatorRole")
+IDENTITIES = ("ProducerPolicy", "EventProducerPolicy", "OperatorPolicy", "PollerRole", "RegisterRole", "OperatorRole")
 
 
 @dataclass
@@ -172,6 +172,22 @@ def test_the_producer_helpers_retry_path_works_with_exactly_the_producer_policy(
         assert proxy.total == 1
     # Then the producer is told it worked (a GetItem here would have been AccessDenied)
     assert item["request_id"] == rid and item["kind"] == "update" and item["submitted_at"] == NOW
+
+
+def test_an_untrusted_producer_registers_by_event_and_queue_but_never_touches_the_table(world: World) -> None:
+    # Given a producer holding exactly the event producer policy (docs/producers.md: untrusted producers)
+    untrusted = world.as_["EventProducerPolicy"]
+    # When it registers on the bus and on the queue, Then both are allowed
+    put_submissions(untrusted, world.registration.bus, [{"request_id": new_id(), "kind": "get"}])
+    untrusted.client("sqs").send_message(
+        QueueUrl=world.registration.queue_url, MessageBody=json.dumps({"request_id": new_id(), "kind": "get"})
+    )
+    # But it cannot write (or overwrite) an item itself
+    ddb = untrusted.client("dynamodb")
+    assert denied(ddb.put_item, TableName=untrusted.table, Item=to_dynamo({"request_id": new_id()}))
+    with pytest.raises(ClientError) as refused:
+        register(ddb, untrusted.table, new_id(), kind=Kind.GET)
+    assert is_access_denied(refused.value)
 
 
 def test_a_producer_may_not_read_retry_delete_or_consume(world: World) -> None:

@@ -297,3 +297,19 @@ def test_the_deploy_docs_no_longer_advise_unprotecting_the_retained_table() -> N
     text = (ROOT / "docs/deploy.md").read_text()
     assert "TableDeletionProtection=false" not in text
     assert "before tearing down" not in json.dumps(load_template(ROOT / "template.yaml")["Parameters"])
+
+
+def test_the_event_producer_policy_opens_the_event_doors_and_nothing_else(cfn: dict[str, Any]) -> None:
+    # moto checks the actions (tests/integration/test_iam_policies.py); the resources are checked here
+    grants = {
+        (action, json.dumps(s["Resource"]))
+        for where, s in statements_of(cfn)
+        if where == "EventProducerPolicy"
+        for action in as_list(s["Action"])
+        if s["Effect"] == "Allow"
+    }
+    assert grants == {
+        ("events:PutEvents", json.dumps({"Fn::GetAtt": ["RegistrationBus", "Arn"]})),
+        ("sqs:SendMessage", json.dumps({"Fn::GetAtt": ["RegistrationQueue", "Arn"]})),
+    }
+    assert cfn["Outputs"]["EventProducerPolicyArn"]["Value"] == {"Ref": "EventProducerPolicy"}
