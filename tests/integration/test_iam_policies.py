@@ -349,8 +349,7 @@ def test_the_poller_role_may_not_write_new_items_scan_or_touch_what_it_does_not_
 def test_a_registration_batch_runs_with_exactly_the_register_roles_policies(world: World, acting_as: Any) -> None:
     # Given a producer's valid and invalid records on the bus
     producer, admin = world.as_["ProducerPolicy"], world.as_["admin"]
-    for message in queued(admin, world.registration.queue_url):  # what earlier tests sent straight to the queue
-        assert message
+    queued(admin, world.registration.queue_url)  # drop what earlier tests sent to the queue: this batch is ours
     good = new_id()
     put_submissions(producer, world.registration.bus, [{"request_id": good, "kind": "get"}, {"request_id": "#x"}])
     # When the register function consumes them as its role (the event source mapping's receives and deletes too)
