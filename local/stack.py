@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -80,14 +81,20 @@ def wait_listening(port: int, timeout: float = 20.0) -> None:
 
 
 @contextmanager
-def moto_server(separate_process: bool = False) -> Iterator[str]:
-    """Yield the endpoint of a fresh moto server; in its own process when asked (benchmarks)."""
-    if separate_process:
+def moto_server(separate_process: bool = False, enforce_iam: bool = False) -> Iterator[str]:
+    """Yield the endpoint of a fresh moto server; in its own process when asked (benchmarks).
+
+    `enforce_iam`: a server of its own (moto's auth settings are global to the process) that authenticates and
+    authorises every call against the caller's IAM identity policies once `enforce_iam_now(endpoint)` is called;
+    until then nothing is checked (INITIAL_NO_AUTH_ACTION_COUNT, here practically unbounded), so a test sets up."""
+    if separate_process or enforce_iam:
         port = free_port()
+        env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": str(10**9)} if enforce_iam else None
         proc = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            env=env,
         )
         try:
             wait_listening(port)
@@ -108,6 +115,17 @@ def moto_server(separate_process: bool = False) -> Iterator[str]:
         server.stop()
 
 
+def enforce_iam_now(endpoint: str) -> None:
+    """From the next call on, a server started with `enforce_iam` checks every call (moto's reset-auth: the
+    unchecked-call allowance drops to 0); each call must then be signed with an access key of a moto IAM user."""
+    request = urllib.request.Request(
+        f"{endpoint}/moto-api/reset-auth", data=b"0", method="POST", headers={"Content-Type": "text/plain"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        if answer.status != 200:
+            raise RuntimeError(f"moto did not turn IAM enforcement on: {answer.status}")
+
+
 @dataclass
 class LocalStack:
     endpoint: str
@@ -117,11 +135,12 @@ class LocalStack:
     secret_id: str
     queue_url: str | None = None
     dynamodb_endpoint: str | None = None  # the table on another emulator (dynalite); moto for the rest
+    credentials: tuple[str, str] = ("testing", "testing")  # an IAM user's key on a server that enforces IAM
 
     def client(self, service: Any) -> Any:
         if service == "dynamodb" and self.dynamodb_endpoint:
-            return _client(self.dynamodb_endpoint, service)
-        return _client(self.endpoint, service)
+            return _client(self.dynamodb_endpoint, service, self.credentials)
+        return _client(self.endpoint, service, self.credentials)
 
     def function_env(self, api_base_url: str, file_hosts: str = "", **overrides: str) -> dict[str, str]:
         """The function's environment as the template sets it, pointed at the local resources; with the template's
@@ -144,13 +163,14 @@ class LocalStack:
         return env
 
 
-def _client(endpoint: str, service: Any) -> Any:
+def _client(endpoint: str, service: Any, credentials: tuple[str, str] = ("testing", "testing")) -> Any:
     return boto3.client(
         service,
         endpoint_url=endpoint,
         region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+        aws_access_key_id=credentials[0],
+        aws_secret_access_key=credentials[1],
+        aws_session_token=None,
     )
 
 

@@ -52,6 +52,7 @@ def test_every_dashboard_metric_of_ours_is_one_the_code_emits_with_its_dimension
     assert unknown_names(metrics) == []
     own = [m for m in metrics if m[0] == NAMESPACE]
     assert all(m[2:4] == SERVICE_DIMENSION for m in own)  # Powertools adds service=<POWERTOOLS_SERVICE_NAME>
+    assert all(m[4:6] == ["stack", "PLACEHOLDER"] for m in own)  # ${AWS::StackName}: the code's stack dimension
     assert {m[1] for m in own} >= REQUIRED_OWN
 
 
@@ -60,7 +61,8 @@ def test_every_alarm_on_our_namespace_names_an_emitted_metric(cfn: dict[str, Any
     own = [a for a in alarms if a["Namespace"] == NAMESPACE]
     assert own, "the alarms on the code's metrics"
     assert [a["MetricName"] for a in own if a["MetricName"] not in METRIC_NAMES] == []
-    assert all(a["Dimensions"] == [{"Name": "service", "Value": "profile-poller"}] for a in own)
+    stack = {"Name": "stack", "Value": {"Ref": "AWS::StackName"}}  # two stacks never share an alarm
+    assert all(a["Dimensions"] == [{"Name": "service", "Value": "profile-poller"}, stack] for a in own)
 
 
 def test_the_dashboard_shows_duration_function_errors_and_every_queue(body: str, cfn: dict[str, Any]) -> None:

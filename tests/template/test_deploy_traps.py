@@ -128,7 +128,10 @@ def test_publish_failures_alarm_watches_the_metric_the_code_emits(cfn: dict[str,
         alarm["Namespace"]
         == cfn["Resources"]["PollerFunction"]["Properties"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
     )
-    assert alarm["Dimensions"] == [{"Name": "service", "Value": "profile-poller"}]
+    assert alarm["Dimensions"] == [
+        {"Name": "service", "Value": "profile-poller"},
+        {"Name": "stack", "Value": {"Ref": "AWS::StackName"}},
+    ]
     assert alarm["Statistic"] == "Sum" and alarm["ComparisonOperator"] == "GreaterThanThreshold"
     assert alarm["Threshold"] == 0 and alarm["TreatMissingData"] == "notBreaching"
     assert alarm["AlarmActions"] == [{"Ref": "AlarmsTopic"}]

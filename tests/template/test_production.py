@@ -37,7 +37,9 @@ def test_bucket_versioned_with_lifecycle_and_tls_only(cfn: dict[str, Any]) -> No
     assert rules["abort-incomplete-multipart-uploads"]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
     assert rules["expire-archives"]["Status"] == {"Fn::If": ["ExpireArchives", "Enabled", "Disabled"]}
     assert rules["expire-archives"]["ExpirationInDays"]["Fn::If"][1] == {"Ref": "ArchiveExpirationDays"}
-    assert rules["drop-superseded-versions"]["NoncurrentVersionExpiration"]["NoncurrentDays"] >= 1
+    noncurrent = rules["drop-superseded-versions"]["NoncurrentVersionExpiration"]["NoncurrentDays"]
+    assert noncurrent == {"Ref": "ArchiveNoncurrentDays"}
+    assert cfn["Parameters"]["ArchiveNoncurrentDays"]["Default"] >= 2555  # years: audit evidence (issue 18)
     assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["BucketKeyEnabled"] is True
     policy = props(cfn, "ArchiveBucketPolicy")
     assert policy["Bucket"] == {"Ref": "ArchiveBucket"} and denies_insecure_transport(policy["PolicyDocument"])
@@ -54,11 +56,11 @@ def test_outcomes_topic_encrypted_and_only_the_poller_publishes(cfn: dict[str, A
     assert {"Fn::GetAtt": ["OperatorRole", "Arn"]} in allowed  # the CLI's republish
 
 
-def test_kms_key_rotates_and_lets_sns_and_cloudwatch_use_it(cfn: dict[str, Any]) -> None:
+def test_kms_key_rotates_and_lets_cloudwatch_but_no_other_service_use_it(cfn: dict[str, Any]) -> None:
     key = props(cfn, "DataKey")
     assert key["EnableKeyRotation"] is True
-    services = {s["Principal"].get("Service") for s in key["KeyPolicy"]["Statement"]}
-    assert {"sns.amazonaws.com", "cloudwatch.amazonaws.com"} <= services
+    services = {s["Principal"].get("Service") for s in key["KeyPolicy"]["Statement"]} - {None}
+    assert services == {"cloudwatch.amazonaws.com"}  # SNS may not use it for any topic of the account (issue 18)
 
 
 def test_secret_is_kms_encrypted_created_or_passed_in_never_a_real_value(cfn: dict[str, Any]) -> None:
@@ -117,6 +119,9 @@ def test_alarms_watch_errors_queues_systemic_failures_files_not_archived_and_the
         "RegistrationsRejected",
         "ArchiveFailures",
         "CopiesOutOfTime",
+        "UnexpectedErrors",
+        "ApproximateAgeOfOldestMessage",
+        "Throttles",
     }
     queues = [
         a["Dimensions"][0]["Value"]
@@ -134,9 +139,13 @@ def test_alarms_watch_errors_queues_systemic_failures_files_not_archived_and_the
         "RegistrationsRejected",
         "ArchiveFailures",
         "CopiesOutOfTime",
+        "UnexpectedErrors",
     ):  # emitted by observability.py with these dims
         assert alarms[name]["Namespace"] == "ProfilePoller"
-        assert alarms[name]["Dimensions"] == [{"Name": "service", "Value": "profile-poller"}]
+        assert alarms[name]["Dimensions"] == [
+            {"Name": "service", "Value": "profile-poller"},
+            {"Name": "stack", "Value": {"Ref": "AWS::StackName"}},
+        ]
     assert alarms["OldestPendingAgeSeconds"]["Threshold"] == {"Ref": "OldestPendingAlarmSeconds"}
     # a copy that fails once is retried with backoff: these two alarm only when it persists for three periods
     for name in ("ArchiveFailures", "CopiesOutOfTime"):

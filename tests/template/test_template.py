@@ -74,6 +74,7 @@ def test_environment_has_exactly_the_design_names_resolving_to_the_stack(cfn: di
         "POWERTOOLS_METRICS_NAMESPACE",
         "POWERTOOLS_TRACER_CAPTURE_RESPONSE",
         "MALLOC_MMAP_THRESHOLD_",  # read by glibc, not by config.py (docs/configuration.md)
+        "STACK_NAME",  # the metrics' stack dimension
     }
     assert env["TABLE_NAME"] == {"Ref": "RequestsTable"}
     assert env["BUCKET_NAME"] == {"Ref": "ArchiveBucket"}

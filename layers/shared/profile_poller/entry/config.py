@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ..core.log import SERVICE
 from ..core.settings import MAX_ARCHIVE_BYTES, ConfigError, Settings, check_base_url
 from ..core.shards import MAX_DUE_SHARDS
 from ..core.sources import FileSource
@@ -174,3 +175,9 @@ def load_register_settings(env: Mapping[str, str] | None = None) -> RegisterSett
         rejected_queue_url=_required(env, "REJECTED_QUEUE_URL"),
         due_shards=_int(env, "DUE_SHARDS", 1, minimum=1, maximum=MAX_DUE_SHARDS),
     )
+
+
+def load_stack_name(env: Mapping[str, str] | None = None) -> str:
+    """The stack's name (`STACK_NAME`, set by the template), the metrics' `stack` dimension; the service's name when
+    unset (local runs), so the functions always emit one dimension set."""
+    return (os.environ if env is None else env).get("STACK_NAME", "").strip() or SERVICE

@@ -10,11 +10,22 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ..core.log import SERVICE
+from .config import load_stack_name
 
 NAMESPACE = "ProfilePoller"
+# Every figure carries the stack it comes from (docs/design-notes.md): two stacks in one account and region
+# (staging beside production) then never feed each other's alarms. The template's alarms and widgets name both.
+SERVICE_DIMENSION = "service"
+STACK_DIMENSION = "stack"
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+metrics.set_default_dimensions(**{STACK_DIMENSION: load_stack_name()})
+
+
+def dimensions(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The dimension set of every metric the functions emit, for a function with this environment."""
+    return {SERVICE_DIMENSION: SERVICE, STACK_DIMENSION: load_stack_name(env)}
 
 
 @functools.cache
@@ -79,7 +90,7 @@ METRIC_NAMES: frozenset[str] = frozenset(
     | {OLDEST_PENDING_AGE, SYSTEMIC_FAILURES, ASKING_RATE}
     | set(REGISTRATION_METRICS.values())
 )
-"""Every metric name the code emits in the NAMESPACE namespace (dimension service=profile-poller)."""
+"""Every metric name the code emits in the NAMESPACE namespace (dimensions: `dimensions()`)."""
 
 
 def record_sweep(summary: Mapping[str, object]) -> None:

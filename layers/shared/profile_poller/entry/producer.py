@@ -60,15 +60,24 @@ def register(
     botocore retries a put that DynamoDB applied but answered with a 5xx or a reset; the retry's condition then
     fails on our own item. A condition that failed on a retry (not on the first attempt) against an item with this
     registration's `kind` and `submitted_at` is that case, and counts as success: the producer is not told that
-    its own registration was already there."""
+    its own registration was already there.
+
+    The stored item comes back with the refused put (`ReturnValuesOnConditionCheckFailure=ALL_OLD`), not from a
+    read: the producer policy allows `dynamodb:PutItem` only, and this path must work with exactly that policy."""
     item = pending_item(request_id, kind=kind, submitted_at=submitted_at, shards=shards)
     try:
-        client.put_item(TableName=table, Item=to_dynamo(item), ConditionExpression="attribute_not_exists(request_id)")
+        client.put_item(
+            TableName=table,
+            Item=to_dynamo(item),
+            ConditionExpression="attribute_not_exists(request_id)",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
             raise
         retried = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) > 0
-        stored = get(client, table, request_id) if retried else None
+        old = exc.response.get("Item")
+        stored = from_dynamo(old) if retried and isinstance(old, dict) and old else None
         if stored is None or not _same_registration(stored, item):
             raise AlreadyRegistered(f"request-id {request_id!r} is already registered") from None
         return stored
