@@ -6,6 +6,7 @@ queue, sweeps ask the simulator, and the poller's callbacks move the executions 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -58,7 +59,7 @@ def register_function(world: LocalStack, registration: Registration) -> Iterator
 
 def sweep(world: LocalStack, sim: Simulator, ahead: int = 0) -> dict[str, object]:
     settings = load_settings(world.function_env(sim.base_url))
-    runtime = Runtime.build(settings, clock=lambda: __import__("time").time() + ahead)
+    runtime = Runtime.build(settings, clock=lambda: time.time() + ahead)
     return runtime.sweep("it-sweep", lambda: 600_000).as_dict()
 
 
@@ -150,7 +151,10 @@ def test_an_execution_that_timed_out_does_not_hold_the_request_back(
 def test_a_token_step_functions_does_not_know_is_refused_over_the_wire(world: LocalStack) -> None:
     callbacks = StepFunctionsCallbacks(world.client("stepfunctions"))
     token = "not-a-task-token-" + "x" * 40
-    for call in (lambda: callbacks.succeed(token, "{}"), lambda: callbacks.heartbeat(token)):
-        with pytest.raises(CallbackRefused) as caught:
-            call()
+    with pytest.raises(CallbackRefused) as refused:
+        callbacks.succeed(token, "{}")
+    with pytest.raises(CallbackRefused) as heartbeat:
+        callbacks.heartbeat(token)
+    for caught in (refused, heartbeat):
         assert caught.value.code == "InvalidToken" and token not in str(caught.value)
+        assert caught.value.__cause__ is None and caught.value.__suppress_context__  # the SDK's text is not chained
