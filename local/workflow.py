@@ -19,12 +19,12 @@ from typing import Any
 
 import requests
 
-from local.stack import ACCOUNT, REGION, STACK, LocalStack, aws_env, free_port, wait_listening
+from local.stack import ACCOUNT, LOCAL_NAMES, REGION, LocalStack, aws_env, free_port, wait_listening
 
 ROOT = Path(__file__).resolve().parents[1]
 ASL = ROOT / "examples/stepfunctions/wait-for-profile-request.asl.json"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/wait-for-profile-request"  # moto does not check the role
-OUTCOME_BUS = f"{STACK}-outcomes"  # template.yaml: OutcomeBus
+OUTCOME_BUS = LOCAL_NAMES["OutcomeBus"]  # template.yaml: OutcomeBus (created by create_stack)
 
 
 @contextmanager
