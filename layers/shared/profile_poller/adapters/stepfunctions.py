@@ -21,8 +21,7 @@ def _mapped(exc: ClientError | BotoCoreError) -> Exception:
     if isinstance(exc, BotoCoreError):  # no answer: connection refused, reset, read timeout
         return CallbackUnavailable(type(exc).__name__)
     code = str(exc.response.get("Error", {}).get("Code", "Unknown"))[:100]
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    return CallbackRefused(code) if is_refused(code, status) else CallbackUnavailable(code)
+    return CallbackRefused(code) if is_refused(code) else CallbackUnavailable(code)
 
 
 class StepFunctionsCallbacks:

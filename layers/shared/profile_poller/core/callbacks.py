@@ -87,10 +87,10 @@ def final_call(outcome: Outcome) -> Call:
     return Fail(error, clip_cause(body))
 
 
-def is_refused(code: str, http_status: int | None) -> bool:
+def is_refused(code: str) -> bool:
     """True when Step Functions will never take this callback (the token is dead, or the call can never be
-    valid); False for what may pass later: throttling, 5xx, no answer, access denied (a policy can be fixed)."""
-    del http_status  # a 5xx, a throttle or no answer at all: all worth another try
+    valid); False for what may pass later: throttling, a 5xx, no answer, access denied (a policy can be fixed),
+    and any code not known to be final (retried like an unpublished message rather than dropped)."""
     return code in REFUSED_CODES
 
 
