@@ -8,6 +8,10 @@ Shapes, from botocore's service models and the AWS API references:
 - Secrets Manager speaks JSON 1.1 (`X-Amz-Target: secretsmanager.<Op>`); its server fault is InternalServiceError/500.
 - SNS speaks the query protocol (form body with `Action=`); errors are `<ErrorResponse><Error><Type/><Code/>
   <Message/></Error><RequestId/></ErrorResponse>`; throttling is `Throttling`/400 "Rate exceeded".
+- EventBridge (`X-Amz-Target: AWSEvents.<Op>`, JSON 1.1) and Step Functions (`AWSStepFunctions.<Op>`, JSON 1.0)
+  answer errors as `{"__type": "<Code>", "message": ...}`: ThrottlingException/400, InternalException/500 (events),
+  ServiceUnavailable/503 (states). A PutEvents with refused entries is a 200 whose `Entries` carry `ErrorCode` and
+  `ErrorMessage` in place of `EventId`, counted in `FailedEntryCount` (issue 19).
 - S3 is REST-XML: the operation follows from method, path and query (`?uploads`, `?uploadId=&partNumber=`, ...);
   errors are `<Error><Code/><Message/><RequestId/><HostId/></Error>`, SlowDown with 503.
 """
@@ -146,7 +150,25 @@ def s3_error(code: str, status: int, message: str) -> Answer:
     return Answer(status, {"content-type": "application/xml", "x-amz-request-id": request_id}, body)
 
 
+_JSON_PROTOCOL = {"events": "application/x-amz-json-1.1", "states": "application/x-amz-json-1.0"}
+
+
+def json_error(service: str, code: str, status: int, message: str) -> Answer:
+    """EventBridge's and Step Functions' error shape (issue 19)."""
+    body = json.dumps({"__type": code, "message": message}).encode()
+    return Answer(status, {"content-type": _JSON_PROTOCOL[service], "x-amzn-requestid": _request_id()}, body)
+
+
+def put_events_answer(results: list[dict[str, str]]) -> Answer:
+    """A real 200 PutEvents answer: one result per entry, in order (`EventId`, or `ErrorCode` + `ErrorMessage`)."""
+    failed = sum(1 for r in results if "ErrorCode" in r)
+    body = json.dumps({"FailedEntryCount": failed, "Entries": results}).encode()
+    return Answer(200, {"content-type": _JSON_PROTOCOL["events"], "x-amzn-requestid": _request_id()}, body)
+
+
 def throttle(call: Call) -> Answer:
+    if call.service in _JSON_PROTOCOL:
+        return json_error(call.service, "ThrottlingException", 400, "Rate exceeded")
     if call.service == "dynamodb":
         return dynamodb_error("ThrottlingException")
     if call.service == "s3":
@@ -157,6 +179,10 @@ def throttle(call: Call) -> Answer:
 
 
 def server_error(call: Call) -> Answer:
+    if call.service == "events":
+        return json_error("events", "InternalException", 500, "Internal service error")
+    if call.service == "states":
+        return json_error("states", "ServiceUnavailable", 503, "Service unavailable")
     if call.service == "dynamodb":
         return dynamodb_error("InternalServerError")
     if call.service == "s3":

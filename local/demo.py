@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from local.context import LambdaContext, OffsetClock
+from local.demo_workflow import outcome_rule, print_outcome_events, workflow_demo
 from local.registration import create_registration, deliver, put_submissions, queued
 from local.sftp_server import SftpServer
 from local.simulator import FileSpec, Simulator, Step
 from local.stack import apply_env, aws_env, create_stack, drain, moto_server
+from local.workflow import OUTCOME_BUS
 from profile_poller.core.model import Kind
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -145,6 +147,8 @@ def main() -> int:
         stack.client("secretsmanager").put_secret_value(SecretId=stack.secret_id, SecretString=secret)
         # bare paths stay API-relative HTTPS (FILE_SOURCE=https); sftp:// values go to the SFTP server
         env = stack.function_env(sim.base_url, file_hosts="localhost", CONCURRENCY="4", FILE_SOURCE="https")
+        failed_events = outcome_rule(stack)  # issue 19: a rule on the outcome bus, {"detail": {"status": ["FAILED"]}}
+        env["OUTCOME_BUS_NAME"] = OUTCOME_BUS
         apply_env({**env, "SFTP_TIMEOUT_SECONDS": "2"})
         print(f"moto server     {endpoint}")
         print(f"API simulator   {sim.base_url} (files also on {sim.file_host_url})")
@@ -249,6 +253,8 @@ def main() -> int:
             f"\ndone: {len(rows) - len(pending)} settled, {len(pending)} still pending "
             f"(as scripted), {len(messages)} notifications"
         )
+        print_outcome_events(stack, failed_events)
+        workflow_demo(sim, API_KEY, register_function)
         print("\n$ profile-poller stats   # the CLI reads the wall clock; the sweeps above ran 6 simulated hours ahead")
         sys.stdout.flush()
         profile_poller(["stats"])

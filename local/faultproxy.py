@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import json
 import random
 import socket
 import struct
@@ -38,7 +39,7 @@ FAULTS = (
     "reset",  # TCP reset before the upstream sees the request
     "reset-after",  # TCP reset after the upstream applied it
     "timeout",  # hold the connection `seconds`, then close it without an answer
-    "partial",  # SNS PublishBatch: some entries in Failed, the others published
+    "partial",  # SNS PublishBatch / EventBridge PutEvents: some entries refused, the others delivered
     "latency",  # `seconds` added, then forwarded (combines with one other fault)
 )
 _HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "upgrade", "expect"}
@@ -210,6 +211,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._reset()
         if fault == "partial" and call.operation == "PublishBatch":
             return self._send(self._partial_batch(proxy, headers, body))
+        if fault == "partial" and call.operation == "PutEvents":
+            return self._send(self._partial_put_events(proxy, headers, body))
         if fault == "capacity":
             return self._send(awscalls.dynamodb_error("ProvisionedThroughputExceededException"))
         if fault in ("throttle", "error"):
@@ -240,6 +243,26 @@ class _Handler(BaseHTTPRequestHandler):
                     if "MessageId" in fields:
                         successful.append((fields["Id"], fields["MessageId"]))
         return awscalls.publish_batch_answer(successful, failed_ids)
+
+    def _partial_put_events(self, proxy: FaultProxy, headers: dict[str, str], body: bytes) -> Answer:
+        """Forward the entries that are not refused; answer with EventIds for those, ErrorCode for the others."""
+        request = json.loads(body)
+        entries = request.get("Entries", [])
+        refused = proxy.failing_entries(range(len(entries)))
+        kept = [e for n, e in enumerate(entries) if n not in refused]
+        ids: list[dict[str, str]] = []
+        if kept:
+            answer = proxy.forward(self.command, self.path, headers, json.dumps({**request, "Entries": kept}).encode())
+            if answer.status != 200:
+                return answer
+            ids = json.loads(answer.body).get("Entries", [])
+        results = []
+        for n in range(len(entries)):
+            if n in refused:
+                results.append({"ErrorCode": "InternalFailure", "ErrorMessage": "Internal service error"})
+            else:
+                results.append(ids.pop(0) if ids else {"EventId": f"local-{n}"})
+        return awscalls.put_events_answer(results)
 
     def _send(self, answer: Answer) -> None:
         self.send_response(answer.status)

@@ -31,6 +31,7 @@ LOCAL_NAMES = {
     "OutcomesTopic": f"{STACK}-outcomes",
     "ApiKeySecret": f"{STACK}/api-key",
     "RegistrationBus": f"{STACK}-registrations",
+    "OutcomeBus": f"{STACK}-outcomes",  # issue 19: OUTCOME_BUS_NAME
     "RegistrationQueue": f"{STACK}-registrations",
     "RegistrationDeadLetterQueue": f"{STACK}-registrations-dlq",
     "RejectedRegistrationsQueue": f"{STACK}-registrations-rejected",
@@ -257,6 +258,7 @@ def create_stack(
     secret_arn = client("secretsmanager").create_secret(Name=LOCAL_NAMES["ApiKeySecret"], SecretString=secret_value)[
         "ARN"
     ]
+    client("events").create_event_bus(Name=LOCAL_NAMES["OutcomeBus"])  # the template's OutcomeBus (issue 19)
     stack = LocalStack(endpoint, table, bucket, topic_arn, secret_arn, dynamodb_endpoint=dynamodb_endpoint)
     if subscribe_queue:
         stack.queue_url = subscribe(stack, f"{STACK}-subscriber", None)

@@ -166,6 +166,14 @@ class FakeStore(FakeLeases):
             for name in ("due_shard", "lease_owner", "lease_until", "settling"):
                 item.pop(name, None)
 
+    def finish_called_back(self, outcome: Outcome, owner: str, expires_at: int, callback: Mapping[str, str]) -> None:
+        """issue 19: finish() that also drops the task token and keeps what became of its callback."""
+        self.finish(outcome, owner, expires_at)
+        with self.lock:
+            item = self.items[outcome.request_id]
+            item.pop("task_token", None)
+            item["task_callback"] = dict(callback)
+
 
 def json_response(status: int, body: bytes | str, headers: Mapping[str, str] | None = None) -> ApiResponse:
     data = body.encode() if isinstance(body, str) else body

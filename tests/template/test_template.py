@@ -75,7 +75,9 @@ def test_environment_has_exactly_the_design_names_resolving_to_the_stack(cfn: di
         "POWERTOOLS_TRACER_CAPTURE_RESPONSE",
         "MALLOC_MMAP_THRESHOLD_",  # read by glibc, not by config.py (docs/configuration.md)
         "STACK_NAME",  # the metrics' stack dimension
+        "OUTCOME_BUS_NAME",  # issue 19: an addition to DESIGN §6's names
     }
+    assert env["OUTCOME_BUS_NAME"] == {"Ref": "OutcomeBus"}
     assert env["TABLE_NAME"] == {"Ref": "RequestsTable"}
     assert env["BUCKET_NAME"] == {"Ref": "ArchiveBucket"}
     assert env["TOPIC_ARN"] == {"Ref": "OutcomesTopic"}
@@ -140,7 +142,15 @@ def test_iam_is_scoped_to_the_stack_resources(cfn: dict[str, Any]) -> None:
     }
     assert by_sid["ReadApiKey"]["Action"] == "secretsmanager:GetSecretValue"
     wildcard = [sid for sid, s in by_sid.items() if s["Resource"] == "*"]
-    assert wildcard == ["Tracing"]  # X-Ray has no resource-level permissions
+    # X-Ray has no resource-level permissions; a task token cannot be scoped by IAM (issue 19)
+    assert sorted(wildcard) == ["CallBackWaitingWorkflows", "Tracing"]
+    assert sorted(by_sid["CallBackWaitingWorkflows"]["Action"]) == [
+        "states:SendTaskFailure",
+        "states:SendTaskHeartbeat",
+        "states:SendTaskSuccess",
+    ]
+    assert by_sid["PutOutcomeEvents"]["Action"] == "events:PutEvents"
+    assert by_sid["PutOutcomeEvents"]["Resource"] == {"Fn::GetAtt": ["OutcomeBus", "Arn"]}
     role = cfn["Resources"]["PollerRole"]["Properties"]
     assert "ManagedPolicyArns" not in role
 

@@ -172,7 +172,13 @@ class DynamoRequestStore:
         )
 
     def finish(self, outcome: Outcome, owner: str, expires_at: int) -> None:
-        values = {
+        self._finish(outcome, owner, expires_at, None)
+
+    def finish_called_back(self, outcome: Outcome, owner: str, expires_at: int, callback: Mapping[str, str]) -> None:
+        self._finish(outcome, owner, expires_at, callback)
+
+    def _finish(self, outcome: Outcome, owner: str, expires_at: int, callback: Mapping[str, str] | None) -> None:
+        values: dict[str, Any] = {
             ":status": outcome.status.value,
             ":kind": outcome.kind.value,
             ":outcome": outcome_map(outcome),
@@ -182,8 +188,13 @@ class DynamoRequestStore:
         }
         update = (
             "SET #status = :status, kind = :kind, outcome = :outcome, finished_at = :finished, "
-            "expires_at = :expires, attempts = :attempts REMOVE due_shard, lease_owner, lease_until, settling"
+            "expires_at = :expires, attempts = :attempts"
         )
+        if callback is not None:  # issue 19: what became of the task token's callback (never the token)
+            values[":callback"] = dict(callback)
+            update += ", task_callback = :callback"
+        update += " REMOVE due_shard, lease_owner, lease_until, settling"
+        update += ", task_token" if callback is not None else ""
         self._guarded_update(
             request_id=outcome.request_id,
             owner=owner,

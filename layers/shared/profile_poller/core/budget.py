@@ -141,6 +141,13 @@ class _TimedStore:
         finally:
             self._budget.observe(started)
 
+    def finish_called_back(self, outcome: Outcome, owner: str, expires_at: int, callback: Mapping[str, str]) -> None:
+        started = self._clock()  # issue 19
+        try:
+            self._inner.finish_called_back(outcome, owner, expires_at, callback)
+        finally:
+            self._budget.observe(started)
+
 
 class _TimedNotifier:
     def __init__(self, inner: Notifier, budget: TimeBudget) -> None:

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from .bounds import FUTURE_SLACK_SECONDS, epoch_seconds
+from .callbacks import valid_token
 from .model import ErrorRow, Kind, Outcome, Status, StoredFile
 
 
@@ -119,6 +120,7 @@ class PendingRequest:
     retries: int = 0  # operator retries so far (`profile-poller retry`): part of the next outcome's event_id
     retried_at: int | None = None  # MAX_AGE_SECONDS counts from here after a retry
     first_claimed_at: int | None = None  # the first claim: where a hand-written future submitted_at ages from
+    task_token: str | None = field(default=None, repr=False)  # issue 19: a credential, never shown
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any], now: int) -> PendingRequest:
@@ -135,6 +137,7 @@ class PendingRequest:
             retries=max(0, _number(item.get("retries"), 0)),
             retried_at=_number(item.get("retried_at"), 0) or None,
             first_claimed_at=_number(item.get("first_claimed_at"), 0) or None,
+            task_token=valid_token(item.get("task_token")),  # issue 19
         )
 
     @property

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
+from .callbacks import Callbacks, Delivered, Refused, record_of
 from .log import logger
 from .model import Outcome, Status
 from .ports import ItemRejected, LeaseLost, Notifier, PublishError, RequestStore, StoreError
@@ -36,6 +37,11 @@ COUNTERS = (
     "archive_failures",
     "orphaned_due",
     "copies_out_of_time",
+    "callbacks_delivered",
+    "callbacks_refused",
+    "callback_failures",
+    "heartbeats",
+    "heartbeats_refused",
 )
 _TERMINAL_COUNTER = {Status.COMPLETED: "completed", Status.FAILED: "failed", Status.EXPIRED: "expired"}
 
@@ -81,7 +87,11 @@ class OutcomeBatch:
         owner: str,
         summary: SweepSummary,
         expires_at: Callable[[int], int],
+        *,
+        callbacks: Callbacks | None = None,
     ) -> None:
+        self._callbacks = callbacks or Callbacks(None, summary.add)
+        self._tokens: dict[str, str] = {}  # event_id -> task token (issue 19); never logged
         self._store = store
         self._notifier = notifier
         self._owner = owner
@@ -90,7 +100,7 @@ class OutcomeBatch:
         self._ready: list[Outcome] = []
         self._lock = threading.Lock()
 
-    def decide(self, outcome: Outcome, next_check_at: Decimal) -> None:
+    def decide(self, outcome: Outcome, next_check_at: Decimal, task_token: str | None = None) -> None:
         """Record the decided outcome on the item (before publishing: a retry publishes exactly this), then queue it.
 
         An outcome the table refuses for this item (ItemRejected: the item would pass 400 KB) is recorded and sent
@@ -106,10 +116,12 @@ class OutcomeBatch:
             )
             outcome = without_details(outcome, str(exc))
             self._store.decide(outcome, self._owner, next_check_at)
-        self.add(outcome)
+        self.add(outcome, task_token)
 
-    def add(self, outcome: Outcome) -> None:
+    def add(self, outcome: Outcome, task_token: str | None = None) -> None:
         with self._lock:
+            if task_token is not None:
+                self._tokens[outcome.event_id] = task_token
             self._ready.append(outcome)
             if len(self._ready) < SNS_BATCH:
                 return
@@ -134,13 +146,20 @@ class OutcomeBatch:
         for outcome in batch:
             rid = outcome.request_id
             try:
+                with self._lock:
+                    token = self._tokens.pop(outcome.event_id, None)
                 if outcome.event_id in failed:
                     self._summary.add("publish_failures")
-                    # due again after the decision's second (attempts >= 1), so the next sweep publishes it again
-                    later = check_at(outcome.finished_at, outcome.attempts)
-                    self._store.release(rid, self._owner, later, outcome.attempts)
+                    self._again_later(outcome)
                     continue
-                self._finish(outcome)
+                callback = None
+                if token is not None:  # issue 19: the waiting workflow is told at the moment SNS is
+                    delivery = self._callbacks.deliver(outcome, token)
+                    if not isinstance(delivery, Delivered | Refused):  # throttled, 5xx: sent again, like SNS
+                        self._again_later(outcome)
+                        continue
+                    callback = record_of(delivery)
+                self._finish(outcome, callback)
             except LeaseLost:
                 self._summary.add("leases_lost")
                 logger.warning(
@@ -175,16 +194,27 @@ class OutcomeBatch:
                 },
             )
 
-    def _finish(self, outcome: Outcome) -> None:
+    def _again_later(self, outcome: Outcome) -> None:
+        """Due again after the decision's second (attempts >= 1): the next sweep publishes (and calls back) again."""
+        later = check_at(outcome.finished_at, outcome.attempts)
+        self._store.release(outcome.request_id, self._owner, later, outcome.attempts)
+
+    def _finish(self, outcome: Outcome, callback: dict[str, str] | None = None) -> None:
         expires_at = self._expires_at(outcome.finished_at)
         try:
-            self._store.finish(outcome, self._owner, expires_at)
+            if callback is None:
+                self._store.finish(outcome, self._owner, expires_at)
+            else:
+                self._store.finish_called_back(outcome, self._owner, expires_at, callback)
         except ItemRejected as exc:  # the same size as `settling`, so rare: keep the item from looping anyway
             logger.error(
                 "the table refused the terminal outcome; stored without error details",
                 extra={"request_id": outcome.request_id[:128], "reason": str(exc)},
             )
-            self._store.finish(without_details(outcome, str(exc)), self._owner, expires_at)
+            if callback is None:
+                self._store.finish(without_details(outcome, str(exc)), self._owner, expires_at)
+            else:
+                self._store.finish_called_back(without_details(outcome, str(exc)), self._owner, expires_at, callback)
 
 
 def without_details(outcome: Outcome, why: str) -> Outcome:

@@ -79,6 +79,23 @@ class PublishError(Exception):
     """The outcome could not be published; the item stays pending and is retried."""
 
 
+class CallbackRefused(Exception):
+    """Step Functions will never take this callback (TaskTimedOut, TaskDoesNotExist, InvalidToken, ...). Carries
+    the error code only: never the token, never the service's message."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class CallbackUnavailable(Exception):
+    """The callback may pass later (throttled, 5xx, no answer, access denied): the request stays pending."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
 @dataclass(frozen=True)
 class SftpSettings:
     """The secret's `sftp` section, validated. repr() never shows the key or the password."""
@@ -176,6 +193,11 @@ class RequestStore(Protocol):
         """Terminal transition: status, outcome map, TTL; removes due_shard and the lease."""
         ...
 
+    def finish_called_back(self, outcome: Outcome, owner: str, expires_at: int, callback: Mapping[str, str]) -> None:
+        """finish() for a request registered with a task token (issue 19): also removes the token and keeps
+        `callback` (whether its callback was delivered or refused, never the token) as `task_callback`."""
+        ...
+
     def take_asking(self, owner: str, now: int, until: int) -> AskingLease:
         """Take the tenant's asking lease (one sweep asks the API at a time) if it is free, expired at `now` or
         already `owner`'s; returns the lease as it stands: held by `owner` when taken, by another sweep if not."""
@@ -228,6 +250,16 @@ class Archive(Protocol):
         """Remove whatever object is at key (none is fine): a leftover of an earlier, interrupted copy of a file
         that now ends not archived. Raises StoreError when the archive refuses."""
         ...
+
+
+class TaskCallbacks(Protocol):
+    """Step Functions' callback calls for one task token. Raise CallbackRefused or CallbackUnavailable."""
+
+    def succeed(self, token: str, output: str) -> None: ...
+
+    def fail(self, token: str, error: str, cause: str) -> None: ...
+
+    def heartbeat(self, token: str) -> None: ...
 
 
 class Notifier(Protocol):

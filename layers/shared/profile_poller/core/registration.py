@@ -20,7 +20,8 @@ from .model import InvalidRequestId, Kind, Status, validate_request_id
 DETAIL_TYPE = "Profile Request Submitted"
 CORRELATION_MAX_KEYS = 10
 CORRELATION_MAX_BYTES = 1024  # keys and values, UTF-8, all together
-DETAIL_FIELDS = frozenset({"request_id", "kind", "submitted_at", "correlation"})
+DETAIL_FIELDS = frozenset({"request_id", "kind", "submitted_at", "correlation", "task_token"})
+TOKEN_MAX_CHARS = 2048  # issue 19: Step Functions' task tokens are 1 to 2,048 characters
 
 
 class Rejected(ValueError):
@@ -39,6 +40,7 @@ class Submission:
     kind: Kind
     submitted_at: int | None = None
     correlation: Mapping[str, str] = field(default_factory=dict)
+    task_token: str | None = field(default=None, repr=False)  # issue 19: a credential, never shown
 
 
 class RegistrationStore(Protocol):
@@ -66,8 +68,9 @@ def pending_item(
     submitted_at: int,
     shards: int = 1,
     correlation: Mapping[str, str] | None = None,
+    task_token: str | None = None,
 ) -> dict[str, Any]:
-    """The producer item of docs/producers.md, plus `correlation` when there is one."""
+    """The producer item of docs/producers.md, plus `correlation` and `task_token` when there are."""
     validate_request_id(request_id)
     item: dict[str, Any] = {
         "request_id": request_id,
@@ -80,7 +83,46 @@ def pending_item(
         item["kind"] = kind.value
     if correlation:
         item["correlation"] = dict(correlation)
+    if task_token is not None:  # issue 19
+        item["task_token"] = check_task_token(task_token)
     return item
+
+
+class InvalidTaskToken(ValueError):
+    """The task token is not a string of 1 to 2,048 characters; the message never shows the value."""
+
+
+def check_task_token(value: object) -> str:
+    """A Step Functions task token: a string of 1 to 2,048 characters (the error never echoes it)."""
+    if not isinstance(value, str):
+        raise InvalidTaskToken(f"task_token must be a string, got {type(value).__name__}")
+    if not 1 <= len(value) <= TOKEN_MAX_CHARS:
+        raise InvalidTaskToken(f"task_token must have 1 to {TOKEN_MAX_CHARS} characters, got {len(value)}")
+    return value
+
+
+def redacted(body: str) -> str:
+    """A record as kept for an operator: a task token in it replaced by "***" (it is a credential)."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return body
+    if not isinstance(data, dict):
+        return body
+    inner = data.get("detail")
+    detail: dict[str, Any] = inner if isinstance(inner, dict) else data
+    if "task_token" not in detail:
+        return body
+    detail["task_token"] = "***"  # noqa: S105 - the mask, not a password
+    return json.dumps(data)
+
+
+def shown(item: Mapping[str, Any]) -> dict[str, Any]:
+    """An item as a person sees it (the CLI): a task token shows as "set", never its value."""
+    view = dict(item)
+    if "task_token" in view:
+        view["task_token"] = "set"  # noqa: S105 - the mask, not a password
+    return view
 
 
 def _detail(body: str) -> dict[str, Any]:
@@ -141,7 +183,13 @@ def parse_submission(body: str, now: int | None = None) -> Submission:
             validate_submitted_at(submitted_at, now)  # the helper and the CLI use the same rule
         except InvalidSubmittedAt as exc:
             raise Rejected(str(exc)) from None
-    return Submission(request_id, kind, submitted_at, check_correlation(detail.get("correlation")))
+    token = detail.get("task_token")
+    if token is not None:
+        try:
+            check_task_token(token)
+        except InvalidTaskToken as exc:
+            raise Rejected(str(exc)) from None
+    return Submission(request_id, kind, submitted_at, check_correlation(detail.get("correlation")), token)
 
 
 def register(
@@ -151,7 +199,7 @@ def register(
     try:
         submission = parse_submission(body, now)
     except Rejected as exc:
-        rejected.keep(body, str(exc))
+        rejected.keep(redacted(body), str(exc))
         return Result.REJECTED, str(exc)
     item = pending_item(
         submission.request_id,
@@ -159,6 +207,7 @@ def register(
         submitted_at=now if submission.submitted_at is None else submission.submitted_at,
         shards=shards,
         correlation=submission.correlation,
+        task_token=submission.task_token,
     )
     created = store.put_new(item)
     return (Result.REGISTERED if created else Result.DUPLICATE), submission.request_id

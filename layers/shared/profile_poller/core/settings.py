@@ -45,6 +45,7 @@ class Settings:
     sftp_transfers: int = 4
     copy_concurrency: int = 2
     copy_min_bytes_per_second: int = 4 * 1024**2
+    outcome_bus_name: str = ""  # issue 19: the stack's outcome event bus ("" puts no events: local tools)
 
 
 def check_base_url(url: str, allow_plain_http: bool, source: str) -> str:

@@ -60,7 +60,9 @@ class Settler:
         stop: Callable[[str, bool], object],
         rotate: Callable[[Credentials], Credentials | None],
         throttled: Callable[[float | None], None],
+        heartbeat: Callable[[str, str | None], None] = lambda request_id, token: None,
     ) -> None:
+        self._heartbeat = heartbeat  # issue 19: a check that leaves the request pending tells its waiting task
         self._s = settings
         self._store = store
         self._owner = owner
@@ -77,6 +79,8 @@ class Settler:
     def act(self, claimed: Claimed, verdict: Verdict, credentials: Credentials, charge: bool = True) -> None:
         """Settle one answer; `charge` False: a transient failure is not counted (core/outage.py)."""
         rid = claimed.request.request_id
+        if isinstance(verdict, Pending | Transient | Throttled):  # issue 19: still pending, the poller is alive
+            self._heartbeat(rid, claimed.request.task_token)
         match verdict:
             case Pending():
                 self._summary.add("still_pending")
@@ -188,7 +192,11 @@ class Settler:
             **fields,
         )
         # before publishing: a retry publishes exactly this; the lease now covers the publishing
-        self._batch.decide(outcome, check_at(now + self._s.lease_seconds, request.attempts))
+        until = check_at(now + self._s.lease_seconds, request.attempts)
+        if request.task_token is None:
+            self._batch.decide(outcome, until)
+        else:  # issue 19: the batch calls the waiting task back when it publishes
+            self._batch.decide(outcome, until, request.task_token)
 
     def release(self, claimed: Claimed, behind: bool = False) -> None:
         """Give back a request without counting the attempt, unleased: due again where it was, or (`behind`: the

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from .asking import Asker
 from .budget import TimeBudget
+from .callbacks import Callbacks
 from .classify import Systemic, Throttled, Transient
 from .copier import FileCopier
 from .copygate import CopyClock, CopyGate
@@ -35,6 +36,7 @@ from .ports import (
     SftpSource,
     StatusApi,
     StoreError,
+    TaskCallbacks,
 )
 from .schedule import Due, check_at
 from .settings import Settings
@@ -54,6 +56,7 @@ class SweepDeps:
     sleep: Callable[[float], None]
     rng: random.Random = field(default_factory=random.Random)
     sftp: SftpSource | None = None
+    tasks: TaskCallbacks | None = None  # issue 19: Step Functions callbacks for requests with a task token
 
 
 class Sweep:
@@ -97,7 +100,10 @@ class Sweep:
             ),
         )
         self._asker = Asker(deps.api, deps.keys, deps.clock)
-        self._batch = OutcomeBatch(deps.store, deps.notifier, owner, self.summary, self._expires_at)
+        callbacks = Callbacks(deps.tasks, self.summary.add)  # issue 19
+        self._batch = OutcomeBatch(
+            deps.store, deps.notifier, owner, self.summary, self._expires_at, callbacks=callbacks
+        )
         self._settler = Settler(
             settings,
             deps.store,
@@ -109,6 +115,7 @@ class Sweep:
             stop=self._stop,
             rotate=self._asker.rotate,
             throttled=self._gate.throttled,
+            heartbeat=callbacks.heartbeat,  # issue 19
         )
         self._asking = threading.BoundedSemaphore(settings.concurrency)  # status calls (and settling) at once
         self._stop_reason: str | None = None
@@ -224,7 +231,7 @@ class Sweep:
         self.summary.add("claimed")
         request = PendingRequest.from_item(item, now)
         if request.settling is not None:  # an earlier sweep decided and died: publish the same outcome again
-            self._batch.add(request.settling)
+            self._batch.add(request.settling, request.task_token)
             return
         claimed = Claimed(request, due, lease_until)
         self.summary.note_age(now - request.age_from)

@@ -55,6 +55,9 @@ class AwsPolicy:
     secretsmanager: ClientPolicy = field(default_factory=lambda: ClientPolicy(3, 2.0, 5.0))
     # registration: the rejected-records queue; a failure leaves the record on its queue, retried by SQS
     sqs: ClientPolicy = field(default_factory=lambda: ClientPolicy(4, 2.0, 5.0))
+    # issue 19: outcome events and task callbacks; a failure leaves the request pending for the next sweep
+    events: ClientPolicy = field(default_factory=lambda: ClientPolicy(4, 2.0, 5.0))
+    stepfunctions: ClientPolicy = field(default_factory=lambda: ClientPolicy(4, 2.0, 5.0))
     # the operator CLI's --stack lookup
     cloudformation: ClientPolicy = field(default_factory=lambda: ClientPolicy(3, 2.0, 10.0))
     endpoint_url: str | None = None  # local runs only (the fault proxy); AWS_ENDPOINT_URL is honoured anyway

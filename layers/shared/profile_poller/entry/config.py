@@ -138,6 +138,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sftp_transfers=_int(env, "SFTP_TRANSFERS", 4, minimum=1),
         copy_concurrency=_int(env, "COPY_CONCURRENCY", 2, minimum=1),
         copy_min_bytes_per_second=_int(env, "COPY_MIN_BYTES_PER_SECOND", 4 * 1024**2, minimum=1),
+        outcome_bus_name=env.get("OUTCOME_BUS_NAME", "").strip(),  # issue 19
     )
     if settings.backoff_max_seconds < settings.backoff_base_seconds:
         raise ConfigError("BACKOFF_MAX_SECONDS must not be below BACKOFF_BASE_SECONDS")

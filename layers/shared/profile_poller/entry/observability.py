@@ -74,6 +74,11 @@ SWEEP_METRICS: Mapping[str, tuple[str, MetricUnit]] = {
     "archive_failures": ("ArchiveFailures", MetricUnit.Count),
     "orphaned_due": ("OrphanedDueItems", MetricUnit.Count),
     "copies_out_of_time": ("CopiesOutOfTime", MetricUnit.Count),
+    # issue 19: Step Functions callbacks of requests registered with a task token
+    "callbacks_delivered": ("CallbacksDelivered", MetricUnit.Count),
+    "callbacks_refused": ("CallbacksRefused", MetricUnit.Count),
+    "callback_failures": ("CallbackFailures", MetricUnit.Count),
+    "heartbeats_refused": ("HeartbeatsRefused", MetricUnit.Count),
 }
 OLDEST_PENDING_AGE = "OldestPendingAgeSeconds"
 ASKING_RATE = "StatusCallRate"  # the tenant's shared status-call rate (AIMD) when the sweep ended, calls a second

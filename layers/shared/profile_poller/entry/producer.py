@@ -16,7 +16,7 @@ from ..adapters.dynamo_items import DUE_INDEX, from_dynamo, to_dynamo
 from ..core import registration
 from ..core.bounds import InvalidSubmittedAt, validate_submitted_at
 from ..core.model import Kind, Status
-from ..core.registration import due_shard_for
+from ..core.registration import InvalidTaskToken, due_shard_for
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AlreadyRegistered",
     "InvalidSubmittedAt",
+    "InvalidTaskToken",
     "due_shard_for",
     "get",
     "list_by_status",
@@ -38,12 +39,18 @@ class AlreadyRegistered(Exception):
 
 
 def pending_item(
-    request_id: str, *, kind: Kind | None = None, submitted_at: int | None = None, shards: int = 1
+    request_id: str,
+    *,
+    kind: Kind | None = None,
+    submitted_at: int | None = None,
+    shards: int = 1,
+    task_token: str | None = None,
 ) -> dict[str, Any]:
-    """The producer item (core.registration writes the same one for registration by event)."""
+    """The producer item (core.registration writes the same one for registration by event). `task_token`: the
+    Step Functions task to call back when the request finishes (InvalidTaskToken if not 1-2,048 characters)."""
     # whole epoch seconds: a time in milliseconds is refused here with a clear error (InvalidSubmittedAt)
     when = int(time.time()) if submitted_at is None else validate_submitted_at(submitted_at, int(time.time()))
-    return registration.pending_item(request_id, kind=kind, submitted_at=when, shards=shards)
+    return registration.pending_item(request_id, kind=kind, submitted_at=when, shards=shards, task_token=task_token)
 
 
 def register(
@@ -54,8 +61,10 @@ def register(
     kind: Kind | None = None,
     submitted_at: int | None = None,
     shards: int = 1,
+    task_token: str | None = None,
 ) -> dict[str, Any]:
-    """Put one pending request; raise AlreadyRegistered if the id is known (never overwrites).
+    """Put one pending request; raise AlreadyRegistered if the id is known (never overwrites). The item returned
+    holds the task token, if any: show it with `registration.shown` (the token as "set"), never as it is.
 
     botocore retries a put that DynamoDB applied but answered with a 5xx or a reset; the retry's condition then
     fails on our own item. A condition that failed on a retry (not on the first attempt) against an item with this
@@ -64,7 +73,7 @@ def register(
 
     The stored item comes back with the refused put (`ReturnValuesOnConditionCheckFailure=ALL_OLD`), not from a
     read: the producer policy allows `dynamodb:PutItem` only, and this path must work with exactly that policy."""
-    item = pending_item(request_id, kind=kind, submitted_at=submitted_at, shards=shards)
+    item = pending_item(request_id, kind=kind, submitted_at=submitted_at, shards=shards, task_token=task_token)
     try:
         client.put_item(
             TableName=table,

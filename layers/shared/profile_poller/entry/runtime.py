@@ -14,11 +14,14 @@ import boto3
 
 from ..adapters.campaign_api import CampaignApi, build_session
 from ..adapters.dynamodb import DynamoRequestStore
+from ..adapters.outcome_events import EventBridgeNotifier
 from ..adapters.s3 import S3Archive
 from ..adapters.secrets import SecretKeySource
 from ..adapters.sns import SnsNotifier
+from ..adapters.stepfunctions import StepFunctionsCallbacks
+from ..core.doors import AllDoors
 from ..core.outcomes import SweepSummary
-from ..core.ports import RemoteFile, SftpSettings
+from ..core.ports import Notifier, RemoteFile, SftpSettings
 from ..core.settings import Settings
 from ..core.sweep import Sweep, SweepDeps
 from .aws import AwsPolicy
@@ -68,6 +71,9 @@ class Runtime:
         pool = settings.concurrency + 4
         aws = aws or AwsPolicy()
         session = boto3.session.Session()
+        doors: list[Notifier] = [SnsNotifier(aws.client(session, "sns", pool), settings.topic_arn)]
+        if settings.outcome_bus_name:  # issue 19: every outcome also goes to the outcome bus
+            doors.append(EventBridgeNotifier(aws.client(session, "events", pool), settings.outcome_bus_name))
         deps = SweepDeps(
             # the hot client (a claim per check): the store builds every parameter itself (typed values through
             # the TypeSerializer), so botocore's re-validation of each call is skipped (docs/performance.md)
@@ -85,7 +91,8 @@ class Runtime:
                 settings.allow_plain_http,
             ),
             archive=S3Archive(aws.client(session, "s3", pool), settings.bucket_name),
-            notifier=SnsNotifier(aws.client(session, "sns", pool), settings.topic_arn),
+            notifier=doors[0] if len(doors) == 1 else AllDoors(doors),
+            tasks=StepFunctionsCallbacks(aws.client(session, "stepfunctions", pool)),  # issue 19
             clock=clock,
             sleep=sleep,
             rng=random.Random(),  # noqa: S311 - backoff jitter, not security

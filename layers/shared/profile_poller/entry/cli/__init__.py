@@ -15,6 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ...core.model import InvalidRequestId, Kind, Status
 from ...core.ports import PublishError, StoreError
+from ...core.registration import shown
 from .. import producer
 from ..config import ConfigError
 from . import operator
@@ -36,6 +37,12 @@ def _parser() -> argparse.ArgumentParser:
     register.add_argument("request_id")
     register.add_argument("--kind", choices=[k.value for k in Kind], default=None)
     register.add_argument("--submitted-at", type=int, default=None, help="epoch seconds (default: now)")
+    register.add_argument(
+        "--task-token",
+        default=None,
+        help="a Step Functions task token to call back when the request finishes; '-' reads it from stdin "
+        "(keeps it out of the process list and shell history)",
+    )
     show = commands.add_parser("show", parents=[common, reads], help="print one request (JSON)")
     show.add_argument("request_id")
     listing = commands.add_parser("list", parents=[common, reads], help="list requests in a state")
@@ -59,7 +66,7 @@ def _list(target: operator.Target, status: str, as_json: bool) -> int:
     for item in producer.list_by_status(target.dynamodb, target.table, Status(status), target.shards):
         outcome = item.get("outcome") or {}
         if as_json:
-            print(json.dumps(item, sort_keys=True))
+            print(json.dumps(shown(item), sort_keys=True))
             continue
         print(
             f"{item['request_id']}\t{item.get('status')}\t"
@@ -76,6 +83,7 @@ def _run(args: argparse.Namespace) -> int:
     target = resolve(args.table, args.stack, getattr(args, "topic", None))
     if args.command == "register":
         kind = Kind(args.kind) if args.kind else None
+        token = sys.stdin.readline().strip() if args.task_token == "-" else args.task_token  # noqa: S105
         item = producer.register(
             target.dynamodb,
             target.table,
@@ -83,15 +91,16 @@ def _run(args: argparse.Namespace) -> int:
             kind=kind,
             submitted_at=args.submitted_at,
             shards=target.shards,
+            task_token=token,
         )
-        print(json.dumps(item, sort_keys=True))
+        print(json.dumps(shown(item), sort_keys=True))
         return OK
     if args.command == "show":
         found = producer.get(target.dynamodb, target.table, args.request_id)
         if found is None:
             print(f"profile-poller: no request {args.request_id!r}", file=sys.stderr)
             return NOTHING_DONE
-        print(json.dumps(found, sort_keys=True, indent=None if args.json else 2))
+        print(json.dumps(shown(found), sort_keys=True, indent=None if args.json else 2))
         return OK
     if args.command == "list":
         return _list(target, args.status, args.json)
@@ -106,7 +115,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return _run(args)
-    except (ConfigError, InvalidRequestId, producer.InvalidSubmittedAt, producer.AlreadyRegistered) as exc:
+    except (
+        ConfigError,
+        InvalidRequestId,
+        producer.InvalidSubmittedAt,
+        producer.InvalidTaskToken,
+        producer.AlreadyRegistered,
+    ) as exc:
         print(f"profile-poller: {exc}", file=sys.stderr)
         return USAGE
     except (StoreError, PublishError) as exc:
