@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from .asking import Asker
 from .budget import TimeBudget
+from .cadence import StayUp
 from .classify import Throttled
 from .copier import FileCopier
 from .copygate import CopyClock, CopyGate
@@ -22,7 +23,7 @@ from .items import PendingRequest
 from .log import logger
 from .model import InvalidRequestId, Status, validate_request_id
 from .outcomes import OutcomeBatch, SweepSummary
-from .pacing import backoff_seconds
+from .pacing import cadence_seconds
 from .ports import (
     Archive,
     CredentialsError,
@@ -102,28 +103,40 @@ class Sweep:
             throttled=self._gate.throttled,
         )
         self._asking = threading.BoundedSemaphore(settings.concurrency)  # status calls (and settling) at once
+        self._stay_up = StayUp(
+            settings.stay_up_seconds,
+            deps.store,
+            shards=lambda: (shard for shard, _ in shards_to_read(settings.due_shards)),
+            clock=deps.clock,
+            sleep=deps.sleep,
+            may_wait=lambda: remaining_ms() / 1000 - self._budget.reserve_seconds(),
+        )
         self._stop_reason: str | None = None
         self._lock = threading.Lock()
 
     # -- driving -------------------------------------------------------------------------------
 
     def run(self) -> SweepSummary:
+        # --- cadence (core/cadence.py): an idle sweep ends after its Queries, before taking the asking lease
         try:
-            self._stop_reason = self._gate.take()  # one sweep at a time asks: an extra one ends here
+            if self._stay_up.nothing_soon():
+                return self.summary
+        except StoreError as exc:
+            self.summary.add("systemic")
+            self._stop(f"the table could not be read: {exc}", systemic=True)
+        # --- end cadence
+        try:
+            if self._stop_reason is None:
+                self._stop_reason = self._gate.take()  # one sweep at a time asks: an extra one ends here
         except StoreError as exc:
             self.summary.add("systemic")
             self._stop(f"the table could not be written: {exc}", systemic=True)
         if self._stop_reason is not None:
             self.summary.stopped = self._stop_reason
             return self.summary
-        now = int(self._d.clock())
-        workers = 2 * self._s.concurrency  # half of them claiming ahead of the status calls
-        slots = threading.BoundedSemaphore(workers)
         try:
-            with ThreadPoolExecutor(workers, thread_name_prefix="sweep") as pool:
-                for shard, orphaned in shards_to_read(self._s.due_shards):
-                    if not self._feed_shard(shard, now, pool, slots, orphaned):
-                        break
+            while self._pass() and self._stay_up_more():  # one pass unless STAY_UP_SECONDS (core/cadence.py)
+                pass
         finally:
             if self._d.sftp is not None:
                 self._d.sftp.end_sweep()  # one SSH connection per sweep: a frozen container keeps none open
@@ -132,6 +145,34 @@ class Sweep:
         self.summary.stopped = self._stop_reason
         self.summary.asking_rate = round(self._gate.limiter.rate, 3)
         return self.summary
+
+    def _pass(self) -> bool:
+        """One pass over the due index; False when the sweep stops asking."""
+        now = int(self._d.clock())
+        workers = 2 * self._s.concurrency  # half of them claiming ahead of the status calls
+        slots = threading.BoundedSemaphore(workers)
+        with ThreadPoolExecutor(workers, thread_name_prefix="sweep") as pool:
+            for shard, orphaned in shards_to_read(self._s.due_shards):
+                if not self._feed_shard(shard, now, pool, slots, orphaned):
+                    return False
+        return not self._stopping()
+
+    def _stay_up_more(self) -> bool:
+        """Between passes (STAY_UP_SECONDS): announce what is ready, keep the asking lease, wait for the next due."""
+        if not self._stay_up.enabled:
+            return False
+        self._batch.flush()
+        try:
+            halt = self._gate.keep()
+            if halt is None and self._stay_up.wait_for_next():
+                return True
+        except StoreError as exc:
+            self.summary.add("systemic")
+            self._stop(f"the table could not be read: {exc}", systemic=True)
+            return False
+        if halt is not None:
+            self._stop(halt)
+        return False
 
     def _feed_shard(
         self, shard: str, now: int, pool: ThreadPoolExecutor, slots: threading.Semaphore, orphaned: bool
@@ -252,7 +293,10 @@ class Sweep:
 
     def _backoff(self, attempts: int) -> float:
         with self._lock:  # random.Random is not safe to share across threads
-            return backoff_seconds(attempts, self._s.backoff_base_seconds, self._s.backoff_max_seconds, self._d.rng)
+            s = self._s
+            return cadence_seconds(
+                attempts, s.backoff_base_seconds, s.backoff_max_seconds, s.backoff_age_fraction, self._d.rng
+            )
 
     def _expires_at(self, finished_at: int) -> int:
         return finished_at + self._s.retention_days * 86_400
