@@ -104,7 +104,11 @@ def test_a_request_registered_while_the_sweep_waits_is_asked_within_seconds(worl
 
     world.clock.sleep = sleep_and_register  # type: ignore[method-assign]
     asked_at: dict[str, float] = {}
-    world.api.before_query = lambda rid: asked_at.setdefault(rid, world.clock())
+
+    def note(rid: str) -> None:
+        asked_at.setdefault(rid, world.clock())
+
+    world.api.before_query = note
     # When the sweep stays up
     world.sweep(stay_up_seconds=55)
     # Then the new request was asked within LOOK_EVERY_SECONDS of its registration
