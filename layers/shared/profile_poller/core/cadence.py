@@ -5,7 +5,8 @@ With STAY_UP_SECONDS=0 a sweep makes one pass over the due index and ends. Other
 looks at the due index up to its stay-up deadline (the start plus STAY_UP_SECONDS, and never past the Lambda's
 time budget): when a request falls due before it, the sweep waits on the injected clock until that request is
 due, or LOOK_EVERY_SECONDS at most (so a request registered meanwhile is asked within that), then makes another
-pass. When nothing falls due before the deadline it ends. A sweep that finds nothing due before its deadline
+pass. When nothing falls due before the deadline it ends. A request claimed younger than BACKOFF_BASE_SECONDS is
+given back unasked, due at that age (`first_check_at`). A sweep that finds nothing due before its deadline
 before taking the asking lease ends after those Queries alone: an idle stack costs one Query a shard a sweep.
 """
 
@@ -21,6 +22,18 @@ from .schedule import Due
 LOOK_EVERY_SECONDS = 5.0  # a lingering sweep reads the due index at least this often (new registrations)
 MIN_WAIT_SECONDS = 1.0  # between two passes (something due now that was not claimed is not spun on)
 MAX_STAY_UP_SECONDS = 840  # the Lambda's 15 minutes less a minute; the time budget also bounds every wait
+
+
+def first_check_at(attempts: int, age_from: int, now: int, base: float, age_fraction: float) -> int | None:
+    """With the age-capped cadence (BACKOFF_AGE_FRACTION > 0), a request never asked and younger than
+    BACKOFF_BASE_SECONDS is first asked at that age: the second at which to ask it, else None (ask now).
+
+    A job is rarely done the second it is submitted; asking it then spends a call on nearly every request, while a
+    job finishing before the first check is announced at most BACKOFF_BASE_SECONDS after it finished."""
+    if age_fraction <= 0 or attempts > 0:
+        return None
+    at = age_from + math.ceil(base)
+    return at if at > now else None
 
 
 class DueReader(Protocol):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from .asking import Asker
 from .budget import TimeBudget
-from .cadence import StayUp
+from .cadence import StayUp, first_check_at
 from .classify import Throttled
 from .copier import FileCopier
 from .copygate import CopyClock, CopyGate
@@ -263,6 +263,14 @@ class Sweep:
             logger.error("invalid request-id; never sent to the API", extra={"request_id": due.request_id[:128]})
             self._settler.finish(claimed, Status.FAILED, reason=str(exc))
             return
+        # --- cadence (core/cadence.py): a request this young is given back, due at its first check's age
+        first = first_check_at(
+            due.attempts, request.age_from, now, self._s.backoff_base_seconds, self._s.backoff_age_fraction
+        )
+        if first is not None:
+            self._d.store.release(request.request_id, self._owner, check_at(first, 0), 0)
+            return
+        # --- end cadence
         with self._asking:
             self._ask_and_settle(claimed)
 
