@@ -3,13 +3,15 @@ is registered (a job is rarely done then; the call would be spent on nearly ever
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.fakes import json_response
 from tests.unit.sweep_world import World, world
 
 __all__ = ["world"]
 
 FINAL = json_response(200, '{"update-count": 1}')
-CADENCE = {"backoff_base_seconds": 20.0, "backoff_age_fraction": 0.15}
+CADENCE: dict[str, Any] = {"backoff_base_seconds": 20.0, "backoff_age_fraction": 0.15}
 
 
 def test_a_request_registered_seconds_ago_is_given_back_due_at_its_first_checks_age(world: World) -> None:
