@@ -234,7 +234,9 @@ def measure(seed: int = SEED) -> dict[str, float]:
     day = simulate([Job("day-job", start, 86_400.0)], settings, period, timeout, start)
     idle, parts = idle_usd_month(settings, period, timeout, memory)
     busy_hours = run.seconds_up / 3600
-    calls = sum(run.calls.values()) / len(pending)
+    checks = sum(run.calls.values())
+    up_usd = run.seconds_up * memory / 1024 * LAMBDA_GB_SECOND + run.invocations * LAMBDA_REQUEST
+    calls = checks / len(pending)
     print(
         f"  cadence: {len(pending)} jobs over {WINDOW} s, 5 s..4 h log-uniform (seed {seed}); "
         f"a sweep every {period} s, "
@@ -246,7 +248,8 @@ def measure(seed: int = SEED) -> dict[str, float]:
         f"\n  status calls a job {calls:.2f} (fixed 60 s loop: {fixed_calls:.2f}, ratio {calls / fixed_calls:.2f}); "
         f"a 24-hour job: {day.calls['day-job']} calls; {run.invocations} invocations "
         f"({run.lease_held} found the asking lease held), function up {busy_hours:.1f} h in total, "
-        f"{run.queries} due Queries"
+        f"{run.queries} due Queries; function time ${up_usd:.3f} at {memory} MB "
+        f"(${up_usd / checks * 1e6:.2f} per million checks at this load)"
         f"\n  idle: {parts['queries_per_sweep']:.0f} Queries and {parts['writes_per_sweep']:.0f} writes a sweep; "
         f"${parts['lambda']:.3f} Lambda + ${parts['dynamodb']:.3f} DynamoDB a month at {memory} MB "
         f"(+ ${parts['scheduler']:.3f} EventBridge Scheduler)",
