@@ -13,26 +13,28 @@ before taking the asking lease ends after those Queries alone: an idle stack cos
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import Protocol
 
 from .schedule import Due
+from .settings import Settings
+from .shards import shards_to_read
 
 LOOK_EVERY_SECONDS = 5.0  # a lingering sweep reads the due index at least this often (new registrations)
 MIN_WAIT_SECONDS = 1.0  # between two passes (something due now that was not claimed is not spun on)
 MAX_STAY_UP_SECONDS = 840  # the Lambda's 15 minutes less a minute; the time budget also bounds every wait
 
 
-def first_check_at(attempts: int, age_from: int, now: int, base: float, age_fraction: float) -> int | None:
+def first_check_at(attempts: int, age_from: int, now: int, settings: Settings) -> int | None:
     """With the age-capped cadence (BACKOFF_AGE_FRACTION > 0), a request never asked and younger than
     BACKOFF_BASE_SECONDS is first asked at that age: the second at which to ask it, else None (ask now).
 
     A job is rarely done the second it is submitted; asking it then spends a call on nearly every request, while a
     job finishing before the first check is announced at most BACKOFF_BASE_SECONDS after it finished."""
-    if age_fraction <= 0 or attempts > 0:
+    if settings.backoff_age_fraction <= 0 or attempts > 0:
         return None
-    at = age_from + math.ceil(base)
+    at = age_from + math.ceil(settings.backoff_base_seconds)
     return at if at > now else None
 
 
@@ -62,6 +64,22 @@ class StayUp:
         self._seconds = max(0.0, seconds)
         self.until = clock() + self._seconds
         self.waited = 0.0
+
+    @classmethod
+    def for_sweep(
+        cls,
+        settings: Settings,
+        store: DueReader,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+        may_wait: Callable[[], float],
+    ) -> StayUp:
+        """Reading every shard a sweep reads (core/shards.py)."""
+
+        def shards() -> Iterator[str]:
+            return (shard for shard, _ in shards_to_read(settings.due_shards))
+
+        return cls(settings.stay_up_seconds, store, shards=shards, clock=clock, sleep=sleep, may_wait=may_wait)
 
     @property
     def enabled(self) -> bool:

@@ -103,14 +103,8 @@ class Sweep:
             throttled=self._gate.throttled,
         )
         self._asking = threading.BoundedSemaphore(settings.concurrency)  # status calls (and settling) at once
-        self._stay_up = StayUp(
-            settings.stay_up_seconds,
-            deps.store,
-            shards=lambda: (shard for shard, _ in shards_to_read(settings.due_shards)),
-            clock=deps.clock,
-            sleep=deps.sleep,
-            may_wait=lambda: remaining_ms() / 1000 - self._budget.reserve_seconds(),
-        )
+        may_wait = lambda: remaining_ms() / 1000 - self._budget.reserve_seconds()  # noqa: E731
+        self._stay_up = StayUp.for_sweep(settings, deps.store, deps.clock, deps.sleep, may_wait)
         self._stop_reason: str | None = None
         self._lock = threading.Lock()
 
@@ -264,10 +258,7 @@ class Sweep:
             self._settler.finish(claimed, Status.FAILED, reason=str(exc))
             return
         # --- cadence (core/cadence.py): a request this young is given back, due at its first check's age
-        first = first_check_at(
-            due.attempts, request.age_from, now, self._s.backoff_base_seconds, self._s.backoff_age_fraction
-        )
-        if first is not None:
+        if (first := first_check_at(due.attempts, request.age_from, now, self._s)) is not None:
             self._d.store.release(request.request_id, self._owner, check_at(first, 0), 0)
             return
         # --- end cadence
