@@ -9,9 +9,12 @@ import random
 
 import pytest
 
+from local.template import TEMPLATE, load_template
 from profile_poller.core.pacing import AGE_JITTER, backoff_seconds, cadence_seconds, cadence_step
 
-BASE, CAP, FRACTION = 20.0, 1800.0, 0.15
+_ENV = load_template(TEMPLATE)["Resources"]["PollerFunction"]["Properties"]["Environment"]["Variables"]
+# the template's cadence: the bounds below hold for what a stack deploys
+BASE, CAP, FRACTION = (float(_ENV[n]) for n in ("BACKOFF_BASE_SECONDS", "BACKOFF_MAX_SECONDS", "BACKOFF_AGE_FRACTION"))
 
 
 class LowestDraw(random.Random):
