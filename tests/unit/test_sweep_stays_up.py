@@ -124,3 +124,21 @@ def test_a_second_sweep_finds_the_asking_lease_held_and_ends(world: World, stay_
     summary = world.sweep(stay_up_seconds=stay_up)
     # Then it asks nothing and says why
     assert world.api.asked == [] and "asking lease" in str(summary["stopped"])
+
+
+def test_the_rate_limit_holds_across_the_passes_of_a_sweep_that_stays_up(world: World) -> None:
+    # Given 30 requests the API never finishes, due again every 21 s, and a tenant limit of 2 calls a second
+    world.register(*[f"r{i:02d}" for i in range(30)])
+    times: list[float] = []
+
+    def stamp(_: str) -> None:
+        times.append(world.clock())
+
+    world.api.before_query = stamp
+    # When a sweep stays up 55 s (three passes: at 0 s, then as the requests fall due again)
+    world.sweep(
+        stay_up_seconds=55, rate_limit_per_second=2, concurrency=1, backoff_base_seconds=0, backoff_max_seconds=0
+    )
+    # Then it asked them more than once, and never more than 2 calls in any second
+    assert len(times) > 30
+    assert max(sum(1 for t in times if start <= t < start + 1) for start in times) <= 2
