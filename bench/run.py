@@ -7,6 +7,10 @@ bench: throughput=X/s limit=Y/s ratio=R speedup_vs_sequential=S writes_per_pendi
 (errorfile_stray_vs_clean: bench/errorfile.py, a 100 MiB error file with a stray quote at its top vs clean;
 peak_rss_mb_8_copies: bench/copies.py, one sweep in which eight 48 MiB error files finish at once)
 https_mib_s=H sftp_mib_s=S peak_rss_mb_sftp_1gib=P (bench/sftp.py: the same 1 GiB file over HTTPS and SFTP)
+ratio_at_memory=Q memory_mb=M ratio_at_memory_basis=cgroup-quota|whole-cores (bench/cpuquota.py: the throughput run
+again with this process held to the template's FunctionMemory share of one vCPU)
+notify_lag_short_p95_s=L notify_lag_ratio_long_p95=R status_calls_per_job=C fixed60_calls_per_job=F
+idle_usd_month=U calls_24h_job=D (bench/cadence.py, virtual time)
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import copies, errorfile, sftp
+from bench import cadence, copies, errorfile, sftp
 from bench.common import fresh_stack, pending, put_items, settings_for, simulator_process
+from bench.cpuquota import cpu_share, share_of_a_vcpu
 from bench.imports import import_ratio
 from local.dynalite import NodeMissing, dynalite_server, install
 from local.stack import LocalStack, moto_server
@@ -166,6 +171,15 @@ def main() -> int:
         emulator_ceiling("dynalite", fresh_stack(moto, dynalite))
         with simulator_process(delay=DELAY) as base_url:
             throughput, writes = rate(fresh_stack(moto, dynalite), base_url, 2000, CONCURRENCY)
+            memory = cadence.template_defaults()[3]
+            with cpu_share(memory) as whole_cores:
+                print(
+                    f"  at {memory} MB: {share_of_a_vcpu(memory):.3f} of a vCPU for this process"
+                    if whole_cores is None
+                    else f"  at {memory} MB: {whole_cores}",
+                    flush=True,
+                )
+                at_memory, _ = rate(fresh_stack(moto, dynalite), base_url, 2000, CONCURRENCY)
             sequential, _ = rate(fresh_stack(moto, dynalite), base_url, 100, 1)
         with simulator_process() as base_url:
             small = items_read(fresh_stack(moto, dynalite), base_url, finished // 10, 500)
@@ -181,6 +195,7 @@ def main() -> int:
     ratio_import = import_ratio()
     parsed = errorfile.measure(int(os.environ.get("BENCH_ERRORFILE_BYTES", str(100 * 2**20))))
     stray_vs_clean = float(parsed["stray_quote"]["mib_s"]) / float(parsed["clean"]["mib_s"])  # type: ignore[arg-type]
+    lag = cadence.measure()
     limit = CONCURRENCY / DELAY
     print(
         f"bench: throughput={throughput:.1f}/s limit={limit:.0f}/s ratio={throughput / limit:.2f} "
@@ -188,7 +203,9 @@ def main() -> int:
         f"items_read_per_due={per_due:.3f} peak_rss_mb_1gib={rss:.0f} import_ratio={ratio_import:.2f} "
         f"errorfile_stray_vs_clean={stray_vs_clean:.2f} peak_rss_mb_8_copies={rss_8_copies:.0f} "
         f"https_mib_s={sources['https_mib_s']:.1f} sftp_mib_s={sources['sftp_mib_s']:.1f} "
-        f"peak_rss_mb_sftp_1gib={sources['peak_rss_mb_sftp']:.0f}"
+        f"peak_rss_mb_sftp_1gib={sources['peak_rss_mb_sftp']:.0f} "
+        f"ratio_at_memory={at_memory / limit:.2f} memory_mb={memory} "
+        f"ratio_at_memory_basis={'cgroup-quota' if whole_cores is None else 'whole-cores'} " + cadence.figures_line(lag)
     )
     return 0
 

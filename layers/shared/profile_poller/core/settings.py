@@ -31,6 +31,8 @@ class Settings:
     rate_limit_per_second: float = 10.0
     backoff_base_seconds: float = 30.0
     backoff_max_seconds: float = 1800.0
+    backoff_age_fraction: float = 0.0  # 0: plain exponential backoff (core/pacing.py)
+    stay_up_seconds: float = 0.0  # 0: one pass a sweep (core/cadence.py)
     max_age_seconds: int = 172_800
     max_transient_errors: int = 10
     file_not_found_tries: int = 3

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from .asking import Asker
 from .budget import TimeBudget
+from .cadence import StayUp, first_check_at
 from .callbacks import Callbacks
 from .classify import Systemic, Throttled, Transient
 from .copier import FileCopier
@@ -24,7 +25,7 @@ from .log import logger
 from .model import InvalidRequestId, Status, validate_request_id
 from .outage import OutageWatch
 from .outcomes import OutcomeBatch, SweepSummary
-from .pacing import backoff_seconds
+from .pacing import cadence_seconds
 from .ports import (
     Archive,
     CredentialsError,
@@ -118,28 +119,34 @@ class Sweep:
             heartbeat=callbacks.heartbeat,  # issue 19
         )
         self._asking = threading.BoundedSemaphore(settings.concurrency)  # status calls (and settling) at once
+        may_wait = lambda: remaining_ms() / 1000 - self._budget.reserve_seconds()  # noqa: E731
+        self._stay_up = StayUp.for_sweep(settings, deps.store, deps.clock, deps.sleep, may_wait)
         self._stop_reason: str | None = None
         self._lock = threading.Lock()
 
     # -- driving -------------------------------------------------------------------------------
 
     def run(self) -> SweepSummary:
+        # --- cadence (core/cadence.py): an idle sweep ends after its Queries, before taking the asking lease
         try:
-            self._stop_reason = self._gate.take()  # one sweep at a time asks: an extra one ends here
+            if self._stay_up.nothing_soon():
+                return self.summary
+        except StoreError as exc:
+            self.summary.add("systemic")
+            self._stop(f"the table could not be read: {exc}", systemic=True)
+        # --- end cadence
+        try:
+            if self._stop_reason is None:
+                self._stop_reason = self._gate.take()  # one sweep at a time asks: an extra one ends here
         except StoreError as exc:
             self.summary.add("systemic")
             self._stop(f"the table could not be written: {exc}", systemic=True)
         if self._stop_reason is not None:
             self.summary.stopped = self._stop_reason
             return self.summary
-        now = int(self._d.clock())
-        workers = 2 * self._s.concurrency  # half of them claiming ahead of the status calls
-        slots = threading.BoundedSemaphore(workers)
         try:
-            with ThreadPoolExecutor(workers, thread_name_prefix="sweep") as pool:
-                for shard, orphaned in shards_to_read(self._s.due_shards):
-                    if not self._feed_shard(shard, now, pool, slots, orphaned):
-                        break
+            while self._pass() and self._stay_up_more():  # one pass unless STAY_UP_SECONDS (core/cadence.py)
+                pass
         finally:
             if self._d.sftp is not None:
                 self._d.sftp.end_sweep()  # one SSH connection per sweep: a frozen container keeps none open
@@ -148,6 +155,34 @@ class Sweep:
         self.summary.stopped = self._stop_reason
         self.summary.asking_rate = round(self._gate.limiter.rate, 3)
         return self.summary
+
+    def _pass(self) -> bool:
+        """One pass over the due index; False when the sweep stops asking."""
+        now = int(self._d.clock())
+        workers = 2 * self._s.concurrency  # half of them claiming ahead of the status calls
+        slots = threading.BoundedSemaphore(workers)
+        with ThreadPoolExecutor(workers, thread_name_prefix="sweep") as pool:
+            for shard, orphaned in shards_to_read(self._s.due_shards):
+                if not self._feed_shard(shard, now, pool, slots, orphaned):
+                    return False
+        return not self._stopping()
+
+    def _stay_up_more(self) -> bool:
+        """Between passes (STAY_UP_SECONDS): announce what is ready, keep the asking lease, wait for the next due."""
+        if not self._stay_up.enabled:
+            return False
+        self._batch.flush()
+        try:
+            halt = self._gate.keep()
+            if halt is None and self._stay_up.wait_for_next():
+                return True
+        except StoreError as exc:
+            self.summary.add("systemic")
+            self._stop(f"the table could not be read: {exc}", systemic=True)
+            return False
+        if halt is not None:
+            self._stop(halt)
+        return False
 
     def _feed_shard(
         self, shard: str, now: int, pool: ThreadPoolExecutor, slots: threading.Semaphore, orphaned: bool
@@ -242,6 +277,11 @@ class Sweep:
                 logger.error("invalid request-id; never sent to the API", extra={"request_id": due.request_id[:128]})
                 self._settler.finish(claimed, Status.FAILED, reason=str(exc))
                 return
+            # --- cadence (core/cadence.py): a request this young is given back, due at its first check's age
+            if (first := first_check_at(due.attempts, request.age_from, now, self._s)) is not None:
+                self._d.store.release(request.request_id, self._owner, check_at(first, 0), 0)
+                return
+            # --- end cadence
             with self._asking:
                 self._ask_and_settle(claimed)
         except (LeaseLost, ItemRejected, StoreError, TableFailed):
@@ -299,7 +339,10 @@ class Sweep:
 
     def _backoff(self, attempts: int) -> float:
         with self._lock:  # random.Random is not safe to share across threads
-            return backoff_seconds(attempts, self._s.backoff_base_seconds, self._s.backoff_max_seconds, self._d.rng)
+            s = self._s
+            return cadence_seconds(
+                attempts, s.backoff_base_seconds, s.backoff_max_seconds, s.backoff_age_fraction, self._d.rng
+            )
 
     def _expires_at(self, finished_at: int) -> int:
         return finished_at + self._s.retention_days * 86_400

@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ..core.cadence import MAX_STAY_UP_SECONDS
 from ..core.log import SERVICE
 from ..core.settings import MAX_ARCHIVE_BYTES, ConfigError, Settings, check_base_url
 from ..core.shards import MAX_DUE_SHARDS
@@ -123,6 +124,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         rate_limit_per_second=_float(env, "RATE_LIMIT_PER_SECOND", 10.0, minimum=0.01),
         backoff_base_seconds=_float(env, "BACKOFF_BASE_SECONDS", 30.0),
         backoff_max_seconds=_float(env, "BACKOFF_MAX_SECONDS", 1800.0),
+        backoff_age_fraction=_float(env, "BACKOFF_AGE_FRACTION", 0.0),
+        stay_up_seconds=_float(env, "STAY_UP_SECONDS", 0.0),
         max_age_seconds=_int(env, "MAX_AGE_SECONDS", 172_800, minimum=1),
         max_transient_errors=_int(env, "MAX_TRANSIENT_ERRORS", 10, minimum=1),
         file_not_found_tries=_int(env, "FILE_NOT_FOUND_TRIES", 3, minimum=1),
@@ -140,6 +143,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         copy_min_bytes_per_second=_int(env, "COPY_MIN_BYTES_PER_SECOND", 4 * 1024**2, minimum=1),
         outcome_bus_name=env.get("OUTCOME_BUS_NAME", "").strip(),  # issue 19
     )
+    if settings.backoff_age_fraction > 1:
+        raise ConfigError(f"BACKOFF_AGE_FRACTION must be at most 1, got {settings.backoff_age_fraction}")
+    if settings.stay_up_seconds > MAX_STAY_UP_SECONDS:
+        raise ConfigError(f"STAY_UP_SECONDS must be at most {MAX_STAY_UP_SECONDS}, got {settings.stay_up_seconds}")
     if settings.backoff_max_seconds < settings.backoff_base_seconds:
         raise ConfigError("BACKOFF_MAX_SECONDS must not be below BACKOFF_BASE_SECONDS")
     return settings
