@@ -60,7 +60,8 @@ def test_a_retry_landing_before_a_misfiled_item_is_unindexed_stays_due(stack: Lo
         assert seen is not None
         ops.retry(seen, retry_values(seen, NOW), "0", NOW)
 
-    store = DynamoRequestStore(RacedClient(stack.client("dynamodb"), operator_retries), stack.table)
+    raced: Any = RacedClient(stack.client("dynamodb"), operator_retries)
+    store = DynamoRequestStore(raced, stack.table)
     [seen] = store.due_ids("0", NOW)
     # When a sweep's claim is refused, and an operator retries the request before the sweep unindexes it
     assert store.claim(seen, "a", NOW, check_at(NOW + 900, 1), 1) is None
