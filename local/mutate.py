@@ -103,7 +103,12 @@ GROUPS = (
         _unit("test_sources") + _it("test_sftp_adapter", "test_sftp_mirrors", "test_sftp_silent_steps"),
     ),
     Group("s3", ("adapters/s3.py",), _it("test_aws_adapters", "test_archive_failures")),
-    Group("sns", ("adapters/sns.py",), _it("test_aws_adapters", "test_refused_sends", "test_subscriber_filters")),
+    Group(
+        "sns",
+        ("adapters/sns.py",),
+        _unit("test_publish_batches")
+        + _it("test_aws_adapters", "test_refused_sends", "test_subscriber_filters", "test_poison_pills"),
+    ),
     Group(
         "registration",
         ("adapters/registrations.py", "adapters/sqs.py", "entry/register.py"),
@@ -128,9 +133,10 @@ def pyproject(group: Group, timeout_multiplier: float) -> str:
     return f"""\
 [tool.pytest.ini_options]
 testpaths = {json.dumps(list(group.tests))}
-pythonpath = ["."]
+pythonpath = [".", "functions/poller"]
 addopts = "-p no:cacheprovider"
 markers = ["env(**variables): function environment overrides for the handler_ticks fixture"]
+filterwarnings = ["ignore:No application metrics to publish:UserWarning"]
 
 [tool.mutmut]
 source_paths = ["src/profile_poller"]
