@@ -113,7 +113,7 @@ GROUPS = (
         "registration",
         ("adapters/registrations.py", "adapters/sqs.py", "entry/register.py"),
         _unit("test_register_without_settings")
-        + _it("test_registration", "test_registration_faults", "test_refused_sends"),
+        + _it("test_registration", "test_registration_faults", "test_registration_batches", "test_refused_sends"),
     ),
     Group(
         "cli",
@@ -142,7 +142,7 @@ filterwarnings = ["ignore:No application metrics to publish:UserWarning"]
 source_paths = ["src/profile_poller"]
 only_mutate = {json.dumps(modules)}
 pytest_add_cli_args_test_selection = {json.dumps(list(group.tests))}
-also_copy = ["local/", "events/", "functions/"]
+also_copy = ["local/", "events/", "functions/", "docs/", "template.yaml"]
 use_git_change_detection = false
 timeout_multiplier = {timeout_multiplier}
 # log calls (wording, extra fields, level) are not mutated: see "Mutation testing" in docs/reliability.md
@@ -164,6 +164,8 @@ def stage(group: Group, timeout_multiplier: float) -> Path:
         (where / "local/dynalite/node_modules").symlink_to(dynalite, target_is_directory=True)
     shutil.copytree(ROOT / "events", where / "events")
     shutil.copytree(ROOT / "functions", where / "functions", ignore=ignore)
+    shutil.copytree(ROOT / "docs", where / "docs")  # test_docs_commands runs what the docs say
+    shutil.copy2(ROOT / "template.yaml", where / "template.yaml")  # local/registration reads the queue settings
     shutil.copytree(ROOT / "tests", where / "tests", ignore=shutil.ignore_patterns(*ignore_names()))
     (where / "pyproject.toml").write_text(pyproject(group, timeout_multiplier))
     return where
