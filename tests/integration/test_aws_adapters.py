@@ -151,6 +151,18 @@ def test_unreadable_secret_is_a_credentials_error_without_the_value(stack: Local
         missing.current()
 
 
-def test_s3_failures_become_domain_errors(stack: LocalStack) -> None:
-    with pytest.raises(StoreError, match="NoSuchBucket"):
-        S3Archive(stack.client("s3"), "no-such-bucket").stamp("k", {})
+def test_s3_failures_become_domain_errors(stack: LocalStack, proxy: FaultProxy) -> None:
+    # put, stamp and discard against a bucket that does not exist: each a StoreError naming S3's error
+    missing = S3Archive(stack.client("s3"), "no-such-bucket")
+    with pytest.raises(StoreError, match=r"archiving s3://no-such-bucket/k failed: .*NoSuchBucket"):
+        missing.put("k", MeteredReader(FakeFile(b"row\r\n"), 100), {})
+    with pytest.raises(StoreError, match=r"stamping .*NoSuchBucket.*; deleting the unstamped object failed too$"):
+        missing.stamp("k", {})
+    with pytest.raises(StoreError, match=r"deleting s3://no-such-bucket/k failed: .*NoSuchBucket"):
+        missing.discard("k")
+    # a stamp refused on an object that exists: the unstamped object is deleted, and the error says so
+    stack.client("s3").put_object(Bucket=stack.bucket, Key="p/r1/file.csv", Body=b"unstamped")
+    proxy.set_rules([Rule("s3", "error", operations=frozenset({"CopyObject"}))])
+    with pytest.raises(StoreError, match=r"InternalError.*; the unstamped object was deleted$"):
+        S3Archive(client_via(proxy, "s3", attempts=1), stack.bucket).stamp("p/r1/file.csv", {"sha256": "0" * 64})
+    assert stack.client("s3").list_objects_v2(Bucket=stack.bucket, Prefix="p/r1/").get("KeyCount") == 0

@@ -98,9 +98,16 @@ def test_paths_off_the_policy_are_refused_before_any_request(
 
 
 def test_plain_http_is_refused_unless_allowed(sim: Simulator, creds: Credentials) -> None:
+    sim.add_file("x", FileSpec(BODY))
+    # Refused without ALLOW_PLAIN_HTTP: no request is made
     strict = CampaignApi(build_session(1), frozenset({"localhost"}), allow_plain_http=False)
     with pytest.raises(FileRefused, match="scheme"), strict.open_file(sim.public_file_url("x"), creds):
         pass
+    assert sim.calls == []
+    # Allowed with it: the same file is read
+    lenient = CampaignApi(build_session(1), frozenset({"localhost"}), allow_plain_http=True)
+    assert read_all(lenient, sim.public_file_url("x"), creds) == BODY
+    assert [c.path for c in sim.calls] == [urlsplit(sim.public_file_url("x")).path]
 
 
 def test_redirect_off_the_list_is_refused(

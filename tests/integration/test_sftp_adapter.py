@@ -15,7 +15,12 @@ import pytest
 from local.sftp_server import BASE_DIR, DROP_AFTER, SftpServer, silent_listener
 from profile_poller.adapters.sftp import SftpFiles
 from profile_poller.adapters.sftp_secret import parse_sftp_section
+from profile_poller.core.classify import Finished
+from profile_poller.core.copier import FileCopier
+from profile_poller.core.items import PendingRequest
+from profile_poller.core.model import Kind
 from profile_poller.core.ports import (
+    Credentials,
     FileMissing,
     FilePermission,
     FileRefused,
@@ -23,8 +28,9 @@ from profile_poller.core.ports import (
     SourceLoginRefused,
     TransportError,
 )
-from profile_poller.core.sources import sftp_path
+from profile_poller.core.sources import FileSource
 from profile_poller.core.streams import MeteredReader
+from tests.fakes import FakeApi, FakeArchive
 
 TIMEOUT = 0.5
 DATA = b"".join(b"%08d,profile,row\r\n" % i for i in range(60_000))  # ~1.1 MB: many read-ahead requests
@@ -133,9 +139,21 @@ def test_a_symlink_leading_out_of_base_dir_is_refused_unread(files: SftpFiles, s
 
 
 @pytest.mark.parametrize("value", ["../private/secret.csv", "/private/secret.csv", "sub/../../private/secret.csv"])
-def test_paths_escaping_base_dir_are_refused_before_any_request(value: str) -> None:
-    with pytest.raises(FileRefused):
-        sftp_path(value, BASE_DIR)
+def test_paths_escaping_base_dir_are_refused_before_any_request(
+    files: SftpFiles, sftp_server: SftpServer, value: str
+) -> None:
+    # Given a file outside base_dir on the server, and the copier wired to this SFTP adapter
+    sftp_server.put("secret.csv", b"private", folder="/private")
+    archive = FakeArchive()
+    copier = FileCopier(FakeApi(), archive, "p", 10**6, sftp=files, mode=FileSource.SFTP)
+    creds = Credentials("k", "https://tenant.example", sftp=settings(sftp_server))
+    request = PendingRequest("r1", Kind.UPDATE, 1_800_000_000, 1, 0, "owner")
+    # When a finished request names it
+    copied = copier.copy(request, Finished(file=value, error_file=None, update_count=1), creds)
+    # Then it is not archived, with the reason, and the server never even saw a connection
+    [stored] = copied.files
+    assert stored.s3_uri is None and stored.reason and archive.objects == {}
+    assert sftp_server.connections == 0 and sftp_server.opens == []
 
 
 def test_a_file_over_the_cap_is_refused_before_reading(sftp_server: SftpServer) -> None:

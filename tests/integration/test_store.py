@@ -171,9 +171,11 @@ def test_a_sweep_without_the_lease_can_neither_release_nor_decide(
 
 def test_register_never_overwrites(table_stack: LocalStack) -> None:
     ddb = table_stack.client("dynamodb")
-    register(ddb, table_stack.table, "r1")
+    register(ddb, table_stack.table, "r1", kind=Kind.UPDATE, submitted_at=NOW)
+    first = raw(table_stack, "r1")
     with pytest.raises(AlreadyRegistered):
-        register(ddb, table_stack.table, "r1")
+        register(ddb, table_stack.table, "r1", kind=Kind.GET, submitted_at=NOW + 60)
+    assert raw(table_stack, "r1") == first
 
 
 def test_the_asking_lease_is_one_sweeps_at_a_time_and_keeps_the_rate(

@@ -62,28 +62,46 @@ def test_a_bad_secret_is_refused_at_every_read_and_never_cached() -> None:
     assert keys.refresh(cast(Any, None)).api_key == "k-3"
 
 
-def test_workers_that_meet_an_empty_cache_together_share_one_read() -> None:
-    # Given a Secrets Manager that holds the first read until eight workers are all asking for the key
-    secrets, asking = FakeSecrets(json.dumps({"api_key": "k-1"})), threading.Barrier(8)
-    read = secrets.get_secret_value
+class WatchedLock:
+    """The key source's lock, saying when a second thread has to wait for it."""
 
-    def slow_read(SecretId: str) -> dict[str, Any]:
+    def __init__(self, waiting: threading.Event) -> None:
+        self._lock = threading.Lock()
+        self._waiting = waiting
+
+    def __enter__(self) -> None:
+        if not self._lock.acquire(blocking=False):
+            self._waiting.set()
+            self._lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+
+def test_workers_that_meet_an_empty_cache_together_share_one_read() -> None:
+    # Given a Secrets Manager whose first read is held until a second worker is provably asking too: waiting
+    # for the first read to finish, or (were the reads not one at a time) reading the secret itself
+    secrets = FakeSecrets(json.dumps({"api_key": "k-1"}))
+    read = secrets.get_secret_value
+    reading, second_asking = threading.Event(), threading.Event()
+
+    def held_read(SecretId: str) -> dict[str, Any]:
         answer = read(SecretId)
-        released.wait(timeout=10)
+        if secrets.reads == 1:
+            reading.set()
+            assert second_asking.wait(timeout=10), "the second worker never asked"
+        else:
+            second_asking.set()
         return answer
 
-    released = threading.Event()
-    secrets.get_secret_value = slow_read  # type: ignore[method-assign]
+    secrets.get_secret_value = held_read  # type: ignore[method-assign]
     keys = source(secrets, FakeClock())
-
-    def worker() -> str:
-        asking.wait(timeout=10)
-        return keys.current().api_key
-
-    # When they all ask at once, the read being slow
-    with ThreadPoolExecutor(8) as pool:
-        futures = [pool.submit(worker) for _ in range(8)]
-        released.set()
-        keys_seen = {f.result(timeout=10) for f in futures}
-    # Then Secrets Manager was read once, and every worker got the key
-    assert keys_seen == {"k-1"} and secrets.reads == 1
+    keys._lock = WatchedLock(second_asking)  # type: ignore[assignment]
+    # When a first worker meets the empty cache, and a second asks while the first read is under way
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(lambda: keys.current().api_key)
+        assert reading.wait(timeout=10)
+        second = pool.submit(lambda: keys.current().api_key)
+        seen = {first.result(timeout=10), second.result(timeout=10)}
+    # Then Secrets Manager was read once, and both workers got the key
+    assert seen == {"k-1"} and secrets.reads == 1
