@@ -27,6 +27,8 @@ from local.simulator import FileSpec, Simulator, Step
 from local.stack import apply_env, aws_env, create_stack, drain, moto_server
 from local.template import TEMPLATE, load_template
 from local.workflow import OUTCOME_BUS
+from profile_poller.adapters.dynamo_items import to_dynamo
+from profile_poller.core import registration
 from profile_poller.core.model import Kind
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,7 +139,7 @@ def _short_job(app: Any, sim: Simulator, stack: Any, clock: OffsetClock, *build:
     """The template's cadence (a sweep that stays up while requests fall due, the first check at
     BACKOFF_BASE_SECONDS of age): a job that finishes 30 s after it was submitted is announced seconds later, in
     the same invocation. The sweep's waits move the demo's clock instead of sleeping."""
-    register, load_settings, runtime = build
+    _, load_settings, runtime = build
     cadence = {
         name: str(value)
         for name, value in load_template(TEMPLATE)["Resources"]["PollerFunction"]["Properties"]["Environment"][
@@ -155,7 +157,12 @@ def _short_job(app: Any, sim: Simulator, stack: Any, clock: OffsetClock, *build:
             sim.script("short-job", Step.done_update(2, None))
 
     app.use_runtime(runtime.build(load_settings({**os.environ, **cadence}), clock=clock, sleep=wait))
-    register(stack.client("dynamodb"), stack.table, "short-job", kind=Kind.UPDATE, submitted_at=submitted)
+    # the producer item, submitted "now" on the demo's clock (hours ahead of the wall clock by this point, which the
+    # producer helper would refuse as a time from the future): written as the helper writes it
+    item = registration.pending_item("short-job", kind=Kind.UPDATE, submitted_at=submitted)
+    stack.client("dynamodb").put_item(
+        TableName=stack.table, Item=to_dynamo(item), ConditionExpression="attribute_not_exists(request_id)"
+    )
     event = json.loads((ROOT / "events" / "schedule.json").read_text())
     with contextlib.redirect_stdout(io.StringIO()):
         app.lambda_handler(event, LambdaContext())

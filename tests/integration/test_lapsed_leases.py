@@ -18,7 +18,7 @@ from profile_poller.core.ports import LeaseLost
 from profile_poller.core.schedule import AskingLease, Due, check_at
 from profile_poller.entry.producer import register
 
-NOW = 1_800_000_000
+NOW = 1_700_000_000  # in the past: a submitted_at ahead of the wall clock is refused
 
 
 @pytest.fixture
