@@ -5,7 +5,9 @@ each doing what the docs say it may do (allowed) and what they do not (AccessDen
 What moto checks: every call's action against the user's policies, and for S3 and SQS the object's or queue's ARN.
 What it does not, and where it is checked instead (tests/template): the resources of other services' statements,
 condition keys (`dynamodb:LeadingKeys`, `kms:ViaService`), resource policies (the outcomes topic accepting only the
-poller and OperatorRole). See local/policies.py `as_moto_evaluates`.
+poller and OperatorRole). See local/policies.py `as_moto_evaluates`. The one resource scope of another service that
+a doc promises, PutEvents on the stack's outcome bus and no other, is asked of moto's policy engine with each bus's
+ARN (`identity_permits`), since moto's server authorises EventBridge calls against "*".
 """
 
 from __future__ import annotations
