@@ -8,6 +8,8 @@ defaults, the local names of local/stack.py), so a moto IAM user can hold exactl
   authorises an operation by another action (`s3:PutObject`, `sns:Publish`), a grant of the action grants it;
 - moto finds an SQS call's queue from its QueueUrl only: the message-move tasks (source and destination ARNs) are
   authorised against "*", so their statement is given Resource "*";
+- moto authorises every EventBridge and Step Functions call against "*" (it names no bus): whether a statement's
+  Resource admits a given bus is asked of moto's own policy engine with that bus's ARN instead (`identity_permits`);
 - moto evaluates no condition key of a call (`dynamodb:LeadingKeys`, `kms:ViaService`): it would apply a conditional
   Deny to every call, so such a Deny is left out (tests/template/test_shared_account.py checks it instead). A
   conditional Allow is kept: moto grants it, as AWS does when the condition holds.
@@ -32,6 +34,7 @@ POLICY_SOURCES = {  # what an identity holds -> where the template declares it
     "ProducerPolicy": ("AWS::IAM::ManagedPolicy", "ProducerPolicy"),
     "EventProducerPolicy": ("AWS::IAM::ManagedPolicy", "EventProducerPolicy"),
     "OperatorPolicy": ("AWS::IAM::ManagedPolicy", "OperatorPolicy"),
+    "WorkflowPolicy": ("AWS::IAM::ManagedPolicy", "WorkflowPolicy"),
     "PollerRole": ("AWS::IAM::Role", "PollerRole"),
     "RegisterRole": ("AWS::IAM::Role", "RegisterRole"),
     "OperatorRole": ("AWS::IAM::Role", "OperatorRole"),
@@ -89,8 +92,8 @@ class LocalArns:
             return f"arn:aws:s3:::{self.bucket}"
         if logical_id in QUEUE_IDS:
             return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{EXTRA_QUEUES.get(logical_id) or LOCAL_NAMES[logical_id]}"
-        if logical_id == "RegistrationBus":
-            return f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{LOCAL_NAMES['RegistrationBus']}"
+        if logical_id in ("RegistrationBus", "OutcomeBus"):
+            return f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{LOCAL_NAMES[logical_id]}"
         if logical_id == "DataKey":
             return f"arn:aws:kms:{REGION}:{ACCOUNT}:key/00000000-0000-4000-8000-000000000000"
         if logical_id.endswith("LogGroup"):
@@ -185,6 +188,20 @@ def as_moto_evaluates(document: dict[str, Any]) -> dict[str, Any]:
         statements.append(statement)
     adapted["Statement"] = statements
     return adapted
+
+
+def identity_permits(documents: list[dict[str, Any]], action: str, resource: str) -> bool:
+    """Whether an identity holding exactly these rendered documents may call `action` on `resource`, as moto's IAM
+    engine decides it (an explicit Deny wins; no Allow is a refusal). For the calls moto's server authorises against
+    "*" (EventBridge's PutEvents names its bus only in the request body). Statements with a condition are left out:
+    moto's engine knows no request context and would refuse them."""
+    from moto.iam.access_control import IAMPolicy, PermissionResult  # a test dependency
+
+    results = set()
+    for document in documents:
+        unconditional = {**document, "Statement": [s for s in document["Statement"] if "Condition" not in s]}
+        results.add(IAMPolicy(policy_json(unconditional)).is_action_permitted(action, resource))
+    return PermissionResult.DENIED not in results and PermissionResult.PERMITTED in results
 
 
 def policy_json(document: dict[str, Any]) -> str:

@@ -5,13 +5,17 @@ each doing what the docs say it may do (allowed) and what they do not (AccessDen
 What moto checks: every call's action against the user's policies, and for S3 and SQS the object's or queue's ARN.
 What it does not, and where it is checked instead (tests/template): the resources of other services' statements,
 condition keys (`dynamodb:LeadingKeys`, `kms:ViaService`), resource policies (the outcomes topic accepting only the
-poller and OperatorRole). See local/policies.py `as_moto_evaluates`.
+poller and OperatorRole). See local/policies.py `as_moto_evaluates`. The one resource scope of another service that
+a doc promises, PutEvents on the stack's outcome bus and no other, is asked of moto's policy engine with each bus's
+ARN (`identity_permits`), since moto's server authorises EventBridge calls against "*": in
+test_workflow_and_callback_permissions.py, with the workflow's own identity (WorkflowPolicy).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,10 +28,25 @@ from botocore.exceptions import ClientError
 
 from local.context import LambdaContext, OffsetClock
 from local.faultproxy import FaultProxy, Rule, ops
-from local.policies import EXTRA_QUEUES, LocalArns, as_moto_evaluates, policy_json, rendered_policies
+from local.policies import (
+    EXTRA_QUEUES,
+    LocalArns,
+    as_moto_evaluates,
+    policy_json,
+    rendered_policies,
+)
 from local.registration import Registration, create_registration, deliver, put_submissions, queued
 from local.simulator import FileSpec, Simulator, Step
-from local.stack import REGION, LocalStack, create_stack, drain, enforce_iam_now, moto_server
+from local.stack import (
+    LOCAL_NAMES,
+    REGION,
+    LocalStack,
+    create_stack,
+    drain,
+    enforce_iam_now,
+    moto_server,
+)
+from local.workflow import create_outcome_rule
 from profile_poller.adapters.dynamo_items import ASKING_KEY, from_dynamo, to_dynamo
 from profile_poller.core.model import Kind
 from profile_poller.entry.cli import main
@@ -38,8 +57,20 @@ from profile_poller.entry.runtime import Runtime
 from tests.conftest import API_KEY
 from tests.integration.test_registration import load_function
 
-NOW = 1_800_000_000
-IDENTITIES = ("ProducerPolicy", "EventProducerPolicy", "OperatorPolicy", "PollerRole", "RegisterRole", "OperatorRole")
+# submitted_at a minute ago: a registration more than 300 s ahead of the clock is refused (core/bounds.py), and
+# the sweeps here run on the real clock (OffsetClock), so a request put "now" is neither early nor expired
+NOW = int(time.time()) - 60
+IDENTITIES = (
+    "ProducerPolicy",
+    "EventProducerPolicy",
+    "OperatorPolicy",
+    "WorkflowPolicy",
+    "PollerRole",
+    "RegisterRole",
+    "OperatorRole",
+)
+# a task token as Step Functions issues them is opaque; moto (not executing state machines) accepts any
+TOKEN = "AQCEAAAAKgAAAAMAAAAAAAAAA" + "x" * 40
 
 
 @dataclass
@@ -49,6 +80,9 @@ class World:
     failure_url: str
     schedule_dlq_url: str
     as_: dict[str, LocalStack]  # identity -> the stack seen with that identity's key ("admin": everything)
+    documents: dict[str, list[dict[str, Any]]]  # identity -> its rendered policies (before moto's adaptation)
+    arns: LocalArns
+    outcome_events_url: str  # a queue behind a rule on the outcome bus: what the poller put there
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +95,9 @@ def world() -> Iterator[World]:
         failure_url = sqs.create_queue(QueueName=EXTRA_QUEUES["FailureQueue"])["QueueUrl"]
         schedule_dlq_url = sqs.create_queue(QueueName=EXTRA_QUEUES["ScheduleDeadLetterQueue"])["QueueUrl"]
         # And one IAM user per identity, holding exactly its rendered policies (as moto can evaluate them)
-        documents = rendered_policies(LocalArns(stack.table, stack.bucket, stack.topic_arn, stack.secret_id))
+        arns = LocalArns(stack.table, stack.bucket, stack.topic_arn, stack.secret_id)
+        documents = rendered_policies(arns)
+        outcome_events_url = create_outcome_rule(stack, {"source": ["profile-poller"]}, queue="iam-outcome-events")
         iam = stack.client("iam")
         views: dict[str, LocalStack] = {}
         everything = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
@@ -76,7 +112,7 @@ def world() -> Iterator[World]:
             views[identity] = dataclasses.replace(stack, credentials=(key["AccessKeyId"], key["SecretAccessKey"]))
         # When IAM is enforced from here on
         enforce_iam_now(endpoint)
-        yield World(endpoint, registration, failure_url, schedule_dlq_url, views)
+        yield World(endpoint, registration, failure_url, schedule_dlq_url, views, documents, arns, outcome_events_url)
 
 
 def is_access_denied(exc: ClientError) -> bool:
@@ -303,35 +339,52 @@ def poller_runtime(world: World, sim: Simulator, acting_as: Any, monkeypatch: py
     for name, value in admin.function_env(sim.base_url, file_hosts="localhost").items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("AWS_ENDPOINT_URL", world.endpoint)
+    monkeypatch.setenv("OUTCOME_BUS_NAME", LOCAL_NAMES["OutcomeBus"])  # the template sets it (issue 19)
     clock = OffsetClock()
     app.use_runtime(Runtime.build(load_settings(), clock=clock))
     yield app
     app.use_runtime(None)
 
 
-def test_a_sweep_settles_archives_and_publishes_with_exactly_the_poller_roles_policies(
+def test_a_sweep_settles_archives_publishes_and_calls_back_with_exactly_the_poller_roles_policies(
     world: World, sim: Simulator, poller_runtime: Any
 ) -> None:
-    # Given a request whose answer is final with a file, another still pending
+    # Given three requests registered by waiting workflows (a task token each): one whose answer is final with a
+    # file, one the API failed, one still pending
     admin = world.as_["admin"]
     sim.add_file("p.json", FileSpec(b'[{"id": 1}]'))
-    done, waiting = new_id(), new_id()
+    done, bad, waiting = new_id(), new_id(), new_id()
     sim.script(done, Step.done_get(sim.public_file_url("p.json")))
+    sim.script(bad, Step.error(200, 3005, "Invalid Profile ID"))
     sim.script(waiting, Step.pending())
-    for rid in (done, waiting):
-        register(admin.client("dynamodb"), admin.table, rid, kind=Kind.GET)
+    for rid in (done, bad, waiting):
+        register(admin.client("dynamodb"), admin.table, rid, kind=Kind.GET, task_token=f"{TOKEN}-{rid}")
     # When a sweep runs as the poller's role
     event = {"source": "profile-poller.schedule", "action": "sweep"}
     summary = poller_runtime.lambda_handler(event, LambdaContext())
     # Then it claimed, read the secret, archived the file, published and settled: nothing was refused
     assert summary.get("systemic", 0) == 0 and summary.get("errors", 0) == 0, summary
+    assert summary.get("publish_failures", 0) == 0, summary
     finished = stored(world, done) or {}
     assert finished["status"] == "COMPLETED", finished
     assert [f["archived"] for f in finished["outcome"]["files"].values()] == [True]
+    assert (stored(world, bad) or {})["status"] == "FAILED"
     assert (stored(world, waiting) or {})["status"] == "PENDING"
+    # And the waiting workflows were called back: SendTaskSuccess and SendTaskFailure delivered (an AccessDenied
+    # would leave the requests pending with a callback failure), SendTaskHeartbeat for the pending one
+    assert summary.get("callbacks_delivered") == 2 and summary.get("callback_failures", 0) == 0, summary
+    assert summary.get("heartbeats") == 1 and summary.get("heartbeats_refused", 0) == 0, summary
+    assert finished["task_callback"] == {"result": "delivered"}
+    assert (stored(world, bad) or {})["task_callback"] == {"result": "delivered"}
+    # And each outcome went to SNS and, as an event, to the outcome bus (PutEvents allowed there)
     assert admin.queue_url is not None
     published = [json.loads(m["Message"])["request_id"] for m in drain(admin, admin.queue_url)]
-    assert published.count(done) == 1 and waiting not in published  # (other tests' republishes share the queue)
+    assert published.count(done) == 1 and published.count(bad) == 1 and waiting not in published
+    events = drain(admin, world.outcome_events_url)  # each body: the whole EventBridge event
+    by_request = {e["detail"]["request_id"]: e for e in events}
+    assert set(by_request) == {done, bad}
+    assert {e["detail-type"] for e in events} == {"Profile Request Finished"}
+    assert by_request[bad]["detail"]["status"] == "FAILED"
 
 
 def test_the_poller_role_may_not_write_new_items_scan_or_touch_what_it_does_not_own(world: World) -> None:

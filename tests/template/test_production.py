@@ -116,6 +116,7 @@ def test_alarms_watch_errors_queues_systemic_failures_files_not_archived_and_the
         "OldestPendingAgeSeconds",
         "Invocations",
         "PublishFailures",
+        "CallbackFailures",
         "RegistrationsRejected",
         "ArchiveFailures",
         "CopiesOutOfTime",
@@ -140,6 +141,7 @@ def test_alarms_watch_errors_queues_systemic_failures_files_not_archived_and_the
         "ArchiveFailures",
         "CopiesOutOfTime",
         "UnexpectedErrors",
+        "CallbackFailures",
     ):  # emitted by observability.py with these dims
         assert alarms[name]["Namespace"] == "ProfilePoller"
         assert alarms[name]["Dimensions"] == [
@@ -148,7 +150,7 @@ def test_alarms_watch_errors_queues_systemic_failures_files_not_archived_and_the
         ]
     assert alarms["OldestPendingAgeSeconds"]["Threshold"] == {"Ref": "OldestPendingAlarmSeconds"}
     # a copy that fails once is retried with backoff: these two alarm only when it persists for three periods
-    for name in ("ArchiveFailures", "CopiesOutOfTime"):
+    for name in ("ArchiveFailures", "CopiesOutOfTime", "CallbackFailures"):
         assert (alarms[name]["EvaluationPeriods"], alarms[name]["DatapointsToAlarm"], alarms[name]["Period"]) == (
             3,
             3,
