@@ -53,8 +53,11 @@ lint-template: venv $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(SAM_VENV)/bin/sam validate --lint --template template.yaml --region eu-west-1
 	$(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation --compact --quiet --skip-download
 
+# pytest-xdist: TEST_WORKERS processes, each with its own servers on free ports (tests/README.md); the suite mostly
+# waits on servers, so more workers than cores pays. The 15 slowest tests are listed at the end of every run.
+TEST_WORKERS ?= 4
 test: lint dynalite
-	$(VENV)/bin/pytest tests
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup --durations=15 tests
 
 # sam build needs the Lambda runtime's Python (3.13) on PATH; the layer is built for arm64
 build: $(SAM_VENV)/.installed venv

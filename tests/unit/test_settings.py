@@ -1,6 +1,9 @@
-"""Every environment variable reaches its setting; every bound is where docs/configuration.md puts it."""
+"""Every environment variable reaches its setting; every bound is where docs/configuration.md puts it, and the
+lease is checked against the function timeout to the millisecond, with the whole message an operator reads."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pytest
 
@@ -10,6 +13,7 @@ from profile_poller.entry.config import (
     ConfigError,
     RegisterSettings,
     Settings,
+    check_lease,
     load_due_shards,
     load_register_settings,
     load_settings,
@@ -232,3 +236,17 @@ def test_the_copy_bounds(name: str) -> None:
     with pytest.raises(ConfigError, match=rf"^{name} must be at least 1, got 0$"):
         load_settings({**REQUIRED, name: "0"})
     assert load_register_settings({"TABLE_NAME": "t", "REJECTED_QUEUE_URL": "q", "DUE_SHARDS": "1"}).due_shards == 1
+
+
+SETTINGS = Settings(table_name="t", bucket_name="b", topic_arn="arn:t", secret_id="s")
+
+
+def test_a_timeout_one_millisecond_past_the_lease_is_refused() -> None:
+    # Given a lease of 900 s and an invocation that starts with 900.001 s left (the timeout rounds up to 901 s)
+    # When the lease is checked, Then it is refused, and the message tells the operator what to set
+    with pytest.raises(ConfigError) as refused:
+        check_lease(replace(SETTINGS, lease_seconds=900), remaining_ms=900_001)
+    assert str(refused.value) == (
+        "LEASE_SECONDS=900 is below the function timeout (901 s, the time left as the invocation started): "
+        "a claim must outlast the sweep holding it (set LeaseSeconds >= FunctionTimeout)"
+    )
