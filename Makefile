@@ -87,4 +87,4 @@ local-stack: venv
 	$(PY) -m local.serve
 
 clean:
-	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .demo .mutate
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis .demo .mutate
