@@ -1,6 +1,8 @@
-"""Bounds on every value: outcomes, times, settings, Retry-After, the lease, cadence (issue 12, items 2, 3, 7, 8), and
-each bound at its edge: clipping at exactly the limit, code folding at exactly MAX_CODES and by rank, epoch seconds at
-the milliseconds threshold, and the reasons registration gives for a refused submitted_at."""
+"""Bounds on every value: outcomes (every value from outside is bounded when the outcome is built: the
+finish time in milliseconds, the API's code and description, each file's source and reason), times, settings,
+Retry-After, the lease, cadence (issue 12, items 2, 3, 7, 8); and each bound at its edge: clipping at exactly the
+limit, code folding at exactly MAX_CODES and by rank, epoch seconds at the milliseconds threshold, and the reasons
+registration gives for a refused submitted_at."""
 
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from profile_poller.core.bounds import (
 )
 from profile_poller.core.items import PendingRequest, outcome_from_map, outcome_map
 from profile_poller.core.message import build_message, subject
-from profile_poller.core.model import ErrorRow, Kind, Outcome, Status
+from profile_poller.core.model import ErrorRow, Kind, Outcome, Status, StoredFile
 from profile_poller.core.pacing import backoff_seconds
 from profile_poller.core.ports import ItemRejected
 from profile_poller.core.schedule import Due
@@ -243,3 +245,26 @@ def reason(value: object) -> str:
 )
 def test_a_refused_submission_time_says_why(value: object, expected: str) -> None:
     assert reason(value) == expected
+
+
+def test_every_outside_value_of_an_outcome_is_clipped_or_normalised() -> None:
+    # Given an outcome built from over-long values and a finish time in milliseconds
+    lost = StoredFile.not_archived("file", "https://files.example/" + "s" * 3000, "r" * 1500)
+    outcome = Outcome(
+        "r1",
+        Status.FAILED,
+        Kind.UPDATE,
+        submitted_at=1_800_000_000,
+        finished_at=1_800_000_100_123,
+        attempts=1,
+        files=(lost,),
+        api_code="c" * 100,
+        api_description="d" * 400,
+    )
+    # Then each is as a subscriber and the table receive it: seconds, and cut texts ending in "..."
+    assert outcome.finished_at == 1_800_000_100
+    assert outcome.api_code == "c" * 61 + "..."
+    assert outcome.api_description == "d" * 297 + "..."
+    [entry] = outcome.files
+    assert entry.source == ("https://files.example/" + "s" * 3000)[:2045] + "..."
+    assert entry.reason == "r" * 997 + "..."
