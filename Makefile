@@ -55,9 +55,9 @@ lint-template: venv $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 
 # pytest-xdist: TEST_WORKERS processes, each with its own servers on free ports (tests/README.md); the suite mostly
 # waits on servers, so more workers than cores pays. The 15 slowest tests are listed at the end of every run.
-TEST_WORKERS ?= 4
+TEST_WORKERS ?= 3
 test: lint dynalite
-	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup --durations=15 tests
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --durations=15 tests
 
 # sam build needs the Lambda runtime's Python (3.13) on PATH; the layer is built for arm64
 build: $(SAM_VENV)/.installed venv

@@ -1,9 +1,13 @@
 """`make demo` shows what the docs promise, and the API key is in none of what it emits (logs, EMF metrics, printed
-output). The demo runs once for this module (about a minute: its own moto server, simulator and SFTP server, six
-sweeps); it writes .demo/handler.log in the work tree, so its tests share one xdist group (one worker)."""
+output). The demo runs once per test session (some seconds: its own moto server, simulator and SFTP server, six
+sweeps); it writes .demo/handler.log in the work tree, so under pytest-xdist the first worker to need it runs it
+under a lock and leaves what it saw for the others in the session's shared temporary folder."""
 
 from __future__ import annotations
 
+import fcntl
+import json
+import os
 import re
 import subprocess
 import sys
@@ -17,8 +21,6 @@ from local.sftp_server import PASSWORD as SFTP_PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = pytest.mark.xdist_group("demo")
-
 
 @dataclass(frozen=True)
 class DemoRun:
@@ -27,13 +29,22 @@ class DemoRun:
     handler_log: str
 
 
-@pytest.fixture(scope="module")
-def demo() -> DemoRun:
-    run = subprocess.run(
-        [sys.executable, "-m", "local.demo"], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
-    )
-    assert run.returncode == 0, run.stderr[-2000:]
-    return DemoRun(run.stdout, run.stderr, (ROOT / ".demo" / "handler.log").read_text())
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # a worker's folder; its parent is this session's, shared by all
+        shared = shared.parent
+    saved = shared / "demo-run.json"
+    with (shared / "demo-run.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one demo at a time: it writes .demo/ in the work tree
+        if not saved.exists():
+            run = subprocess.run(
+                [sys.executable, "-m", "local.demo"], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+            )
+            assert run.returncode == 0, run.stderr[-2000:]
+            handler_log = (ROOT / ".demo" / "handler.log").read_text()
+            saved.write_text(json.dumps({"stdout": run.stdout, "stderr": run.stderr, "handler_log": handler_log}))
+    return DemoRun(**json.loads(saved.read_text()))
 
 
 def test_the_demo_registers_through_the_bus_shows_correlations_and_ends_with_stats(demo: DemoRun) -> None:
