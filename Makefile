@@ -54,10 +54,11 @@ lint-template: venv $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation --compact --quiet --skip-download
 
 # pytest-xdist: TEST_WORKERS processes, each with its own servers on free ports (tests/README.md); the suite mostly
-# waits on servers, so more workers than cores pays. The 15 slowest tests are listed at the end of every run.
+# waits on servers, so more workers than cores pays. The 15 slowest tests are listed at the end of every run
+# (--durations=15 in pyproject.toml).
 TEST_WORKERS ?= 3
 test: lint dynalite
-	$(VENV)/bin/pytest -n $(TEST_WORKERS) --durations=15 tests
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) tests
 
 # sam build needs the Lambda runtime's Python (3.13) on PATH; the layer is built for arm64
 build: $(SAM_VENV)/.installed venv
