@@ -53,8 +53,12 @@ lint-template: venv $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(SAM_VENV)/bin/sam validate --lint --template template.yaml --region eu-west-1
 	$(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation --compact --quiet --skip-download
 
+# pytest-xdist: TEST_WORKERS processes, each with its own servers on free ports (tests/README.md); the suite mostly
+# waits on servers, so more workers than cores pays. The 15 slowest tests are listed at the end of every run
+# (--durations=15 in pyproject.toml).
+TEST_WORKERS ?= 3
 test: lint dynalite
-	$(VENV)/bin/pytest tests
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) tests
 
 # sam build needs the Lambda runtime's Python (3.13) on PATH; the layer is built for arm64
 build: $(SAM_VENV)/.installed venv
@@ -85,4 +89,4 @@ local-stack: venv
 	$(PY) -m local.serve
 
 clean:
-	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .demo .mutate
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis .demo .mutate

@@ -209,7 +209,8 @@ def main() -> int:
         from profile_poller.entry.runtime import Runtime
 
         clock = OffsetClock()
-        app.use_runtime(Runtime.build(load_settings(), clock=clock))
+        # a Retry-After or a rate-limit wait moves the simulated clock on instead of holding the demo up
+        app.use_runtime(Runtime.build(load_settings(), clock=clock, sleep=clock.advance))
         for handler in logging.getLogger("profile-poller").handlers:
             if isinstance(handler, logging.StreamHandler):
                 handler.setStream(log_file)

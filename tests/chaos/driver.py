@@ -17,8 +17,12 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
+from typing import Any
+
+import botocore.endpoint
 
 from local.faultproxy import FaultProxy
 from local.simulator import FileSpec, Simulator, Step
@@ -56,11 +60,43 @@ FILE_FAULTS: list[list[str]] = [[], [], ["truncate"], ["reset"], ["500"], ["trun
 
 
 class VirtualClock:
+    """Wall time plus an offset. The sweeps' waits (the rate limiter's grants, Retry-After pauses) advance the
+    offset instead of sleeping, and the simulator stamps status calls with this clock too, so its hidden limit
+    and the limiter agree on what a second is while the run does not wait for them."""
+
     def __init__(self) -> None:
         self.offset = 0.0
+        self._lock = threading.Lock()
 
     def __call__(self) -> float:
         return time.time() + self.offset
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.offset += max(0.0, seconds)
+
+
+class _TimeWithVirtualSleep:
+    """The `time` module as botocore's endpoint sees it during the run: everything real but `sleep`."""
+
+    def __init__(self, clock: VirtualClock) -> None:
+        self.sleep = clock.sleep
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+@contextmanager
+def _virtual_aws_backoff(clock: VirtualClock) -> Iterator[None]:
+    """botocore's retry backoff (standard mode: up to 20 s between attempts) advances the virtual clock instead of
+    sleeping. The injected faults are drawn per request, not per second, so the same calls meet the same faults
+    and are retried as often; only the waiting goes (it was most of a small run's time)."""
+    saved = botocore.endpoint.time  # type: ignore[attr-defined]
+    botocore.endpoint.time = _TimeWithVirtualSleep(clock)  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        botocore.endpoint.time = saved  # type: ignore[attr-defined]
 
 
 class _Lines(logging.Handler):
@@ -109,8 +145,10 @@ def _plan(
 def run_chaos(stack: LocalStack, sim: Simulator, requests: int, seed: int = 7, sftp: SftpPlan | None = None) -> Report:
     """The sweeps' AWS clients go through a fault proxy; the setup and the checker talk to moto directly."""
     sim.hidden_limit = HIDDEN_LIMIT  # the tenant's own limit, below ours: the sweeps find it (AIMD)
-    with FaultProxy(stack.endpoint, BASE, seed) as proxy:
-        report = _run(stack, sim, requests, seed, proxy, sftp)
+    clock = VirtualClock()
+    sim.clock = clock  # the hidden limit counts calls per second of the sweeps' own (virtual) time
+    with FaultProxy(stack.endpoint, BASE, seed) as proxy, _virtual_aws_backoff(clock):
+        report = _run(stack, sim, requests, seed, proxy, sftp, clock)
     report.aws_faults = proxy.total
     report.max_rate_ratio = sim.busiest_window(1.0) / RATE
     report.throttled_share = len(sim.throttled_times) / max(1, len(sim.status_times))
@@ -123,11 +161,16 @@ def _secret(key: str, sftp: SftpPlan | None) -> str:
 
 
 def _run(
-    stack: LocalStack, sim: Simulator, requests: int, seed: int, proxy: FaultProxy, sftp: SftpPlan | None
+    stack: LocalStack,
+    sim: Simulator,
+    requests: int,
+    seed: int,
+    proxy: FaultProxy,
+    sftp: SftpPlan | None,
+    clock: VirtualClock,
 ) -> Report:
     rng = random.Random(seed)
     storms = random.Random(seed + 1)  # its own sequence: the API faults and sweep modes stay as they were
-    clock = VirtualClock()
     lines = _Lines()
     logging.getLogger(logger.name).addHandler(lines)
     env = stack.function_env(
@@ -186,7 +229,9 @@ def _run(
 
     sweeps = crashed = 0
     # warm Lambda containers, reused; their AWS clients go through the fault proxy
-    containers = [Runtime.build(settings, clock=clock, aws=chaos_policy(proxy.url)) for _ in range(2)]
+    containers = [
+        Runtime.build(settings, clock=clock, sleep=clock.sleep, aws=chaos_policy(proxy.url)) for _ in range(2)
+    ]
 
     def one_sweep(container: Runtime, kill: str | None, budget_calls: int | None) -> None:
         nonlocal sweeps, crashed
@@ -220,7 +265,9 @@ def _run(
             sftp.before_round(rounds)
         proxy.set_rules(round_rules(storms))
         if storms.random() < 0.1:  # a cold start: a new container reads the secret (through the proxy) again
-            containers[storms.randrange(2)] = Runtime.build(settings, clock=clock, aws=chaos_policy(proxy.url))
+            containers[storms.randrange(2)] = Runtime.build(
+                settings, clock=clock, sleep=clock.sleep, aws=chaos_policy(proxy.url)
+            )
         mode = rng.choice(["one", "two", "two", "kill", "budget"])
         if mode == "two":
             workers = [threading.Thread(target=one_sweep, args=(c, None, None)) for c in containers]
@@ -231,7 +278,7 @@ def _run(
         else:
             kill = rng.choice(["after-archive", "after-publish", "before-transition"]) if mode == "kill" else None
             one_sweep(rng.choice(containers), kill, rng.randint(5, 60) if mode == "budget" else None)
-        clock.offset += rng.choice([30, 120, 600, LEASE + 1])
+        clock.sleep(rng.choice([30, 120, 600, LEASE + 1]))
         due = ddb.query(
             TableName=stack.table,
             IndexName="due",

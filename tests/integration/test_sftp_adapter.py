@@ -43,6 +43,15 @@ def files() -> Any:
     adapter.end_sweep()
 
 
+@pytest.fixture
+def patient_files() -> Any:
+    """For tests about something other than a timeout: on a loaded machine (parallel workers) the server's banner
+    can take longer than TIMEOUT, which would fail a test that never meant to time anything out."""
+    adapter = SftpFiles(timeout_seconds=10 * TIMEOUT, transfers=2, max_bytes=10 * 1024**2)
+    yield adapter
+    adapter.end_sweep()
+
+
 def settings(server: SftpServer, auth: str = "key", **changes: Any) -> SftpSettings:
     return parse_sftp_section(server.section(auth, **changes))
 
@@ -167,8 +176,9 @@ def test_a_file_over_the_cap_is_refused_before_reading(sftp_server: SftpServer) 
 
 
 def test_a_connection_dropped_mid_file_is_transient_and_the_next_file_reconnects(
-    files: SftpFiles, sftp_server: SftpServer
+    patient_files: SftpFiles, sftp_server: SftpServer
 ) -> None:
+    files = patient_files
     path = sftp_server.put("a.csv", DATA)
     sftp_server.fault("a.csv", "drop")
     with pytest.raises(TransportError, match="broke off") as caught:

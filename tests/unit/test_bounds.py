@@ -1,4 +1,8 @@
-"""Values without bounds (issue 12, items 2, 3, 7, 8): outcomes, times, settings, Retry-After, the lease, cadence."""
+"""Bounds on every value: outcomes (every value from outside is bounded when the outcome is built: the
+finish time in milliseconds, the API's code and description, each file's source and reason), times, settings,
+Retry-After, the lease, cadence (issue 12, items 2, 3, 7, 8); and each bound at its edge: clipping at exactly the
+limit, code folding at exactly MAX_CODES and by rank, epoch seconds at the milliseconds threshold, and the reasons
+registration gives for a refused submitted_at."""
 
 from __future__ import annotations
 
@@ -11,10 +15,21 @@ from typing import Any
 
 import pytest
 
-from profile_poller.core.bounds import EMPTY_CODE, MAX_CODES, OTHER_CODE, epoch_seconds, fold_codes
+from profile_poller.core.bounds import (
+    EMPTY_CODE,
+    MAX_CODES,
+    MAX_SUBMITTED_AT,
+    MS_THRESHOLD,
+    OTHER_CODE,
+    InvalidSubmittedAt,
+    clip,
+    epoch_seconds,
+    fold_codes,
+    validate_submitted_at,
+)
 from profile_poller.core.items import PendingRequest, outcome_from_map, outcome_map
 from profile_poller.core.message import build_message, subject
-from profile_poller.core.model import ErrorRow, Kind, Outcome, Status
+from profile_poller.core.model import ErrorRow, Kind, Outcome, Status, StoredFile
 from profile_poller.core.pacing import backoff_seconds
 from profile_poller.core.ports import ItemRejected
 from profile_poller.core.schedule import Due
@@ -24,8 +39,12 @@ from profile_poller.entry.config import ConfigError, Settings, check_lease, load
 from tests.fakes import FakeApi, FakeArchive, FakeClock, FakeKeys, FakeNotifier, FakeStore, json_response
 
 REQUIRED = {"TABLE_NAME": "t", "BUCKET_NAME": "b", "TOPIC_ARN": "arn:aws:sns:eu-west-1:1:t", "SECRET_ID": "s"}
+
+
 # every numeric variable load_settings reads, taken from its source so a new one is covered too
 NUMERIC = sorted(set(re.findall(r'_(?:int|float)\(env, "([A-Z_]+)"', inspect.getsource(config.load_settings))))
+
+
 SETTINGS = Settings(table_name="t", bucket_name="b", topic_arn="arn:t", secret_id="s", rate_limit_per_second=1000)
 
 
@@ -109,9 +128,6 @@ def test_status_calls_per_request_stay_bounded_even_with_the_unluckiest_jitter(h
     assert len(world.api.asked) <= at_most
 
 
-# -- item 2 and 3: what an outcome stores and sends ----------------------------------------------------------
-
-
 def test_codes_are_map_safe_and_at_most_fifty_with_the_rest_as_other() -> None:
     counts = {"": 3000, " ": 1000, "x" * 500: 5000, **{f"C{i:04d}": 1000 - i for i in range(200)}}
     folded = fold_codes(counts)
@@ -168,3 +184,87 @@ def test_a_write_refused_for_one_item_never_stops_the_sweep() -> None:
     summary = world.sweep()
     assert summary["systemic"] == 0 and summary["stopped"] is None and summary["errors"] == 1
     assert summary["completed"] == 2
+
+
+def test_a_text_of_exactly_the_limit_is_kept_whole() -> None:
+    assert clip("abcde", 5) == "abcde"
+    assert clip("abcdef", 5) == "ab..."
+
+
+def test_exactly_keep_codes_are_kept_without_folding() -> None:
+    assert fold_codes({"a": 1, "b": 2, "c": 3}, keep=3) == {"a": 1, "b": 2, "c": 3}
+
+
+def test_folding_keeps_the_most_frequent_codes() -> None:
+    # Given four codes, the most frequent not first in either order
+    counts = {"a": 1, "b": 5, "c": 7, "d": 2}
+    # When at most three may be kept (OTHER_CODE included)
+    # Then the two most frequent stay and the rest is counted under OTHER_CODE
+    assert fold_codes(counts, keep=3) == {"c": 7, "b": 5, OTHER_CODE: 3}
+
+
+def test_codes_tied_in_count_are_kept_by_name_whatever_their_order() -> None:
+    assert fold_codes({"z": 3, "m": 3, "a": 3, "b": 3}, keep=3) == {"a": 3, "b": 3, OTHER_CODE: 6}
+
+
+def test_the_milliseconds_threshold_itself_is_read_as_milliseconds() -> None:
+    assert epoch_seconds(MS_THRESHOLD) == MS_THRESHOLD // 1000
+    assert epoch_seconds(MS_THRESHOLD - 1) == MS_THRESHOLD - 1
+
+
+def test_zero_is_a_valid_submission_time() -> None:
+    assert validate_submitted_at(0) == 0
+
+
+def reason(value: object) -> str:
+    with pytest.raises(InvalidSubmittedAt) as raised:
+        validate_submitted_at(value)
+    return str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (
+            1_800_000_000_000,
+            "submitted_at 1800000000000 looks like milliseconds or finer; give epoch seconds (e.g. 1800000000), "
+            "below 10000000000",
+        ),
+        (
+            MS_THRESHOLD,
+            "submitted_at 100000000000 looks like milliseconds or finer; give epoch seconds (e.g. 100000000), "
+            "below 10000000000",
+        ),
+        (
+            MAX_SUBMITTED_AT,  # too large, yet not milliseconds of any date: no example
+            "submitted_at 10000000000 looks like milliseconds or finer; give epoch seconds, below 10000000000",
+        ),
+        ("soon", "submitted_at must be whole epoch seconds, got 'soon'"),
+        ("9" * 60, f"submitted_at must be whole epoch seconds, got {'9' * 40!r}"),
+    ],
+)
+def test_a_refused_submission_time_says_why(value: object, expected: str) -> None:
+    assert reason(value) == expected
+
+
+def test_every_outside_value_of_an_outcome_is_clipped_or_normalised() -> None:
+    # Given an outcome built from over-long values and a finish time in milliseconds
+    lost = StoredFile.not_archived("file", "https://files.example/" + "s" * 3000, "r" * 1500)
+    outcome = Outcome(
+        "r1",
+        Status.FAILED,
+        Kind.UPDATE,
+        submitted_at=1_800_000_000,
+        finished_at=1_800_000_100_123,
+        attempts=1,
+        files=(lost,),
+        api_code="c" * 100,
+        api_description="d" * 400,
+    )
+    # Then each is as a subscriber and the table receive it: seconds, and cut texts ending in "..."
+    assert outcome.finished_at == 1_800_000_100
+    assert outcome.api_code == "c" * 61 + "..."
+    assert outcome.api_description == "d" * 297 + "..."
+    [entry] = outcome.files
+    assert entry.source == ("https://files.example/" + "s" * 3000)[:2045] + "..."
+    assert entry.reason == "r" * 997 + "..."

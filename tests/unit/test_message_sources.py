@@ -1,5 +1,6 @@
-"""The file source a subscriber sees in the message, for the URL shapes that are neither a plain path nor a
-full https URL: a scheme-relative URL keeps its host, a file URL keeps its empty host."""
+"""The file source a subscriber sees in the message and the archive key, for values that are neither a plain path
+nor a full https URL: a scheme-relative URL keeps its host, a file URL keeps its empty host, and a value that is not a
+URL at all keeps its path, without query, fragment or credentials."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import json
 
 import pytest
 
-from profile_poller.core.message import build_message
-from profile_poller.core.model import Kind, Outcome, Status, StoredFile
+from profile_poller.core.message import build_message, public_source
+from profile_poller.core.model import Kind, Outcome, Status, StoredFile, archive_key
 
 
 @pytest.mark.parametrize(
@@ -27,3 +28,20 @@ def test_the_message_names_the_source_without_its_query_whatever_its_shape(sourc
     # When its message is built, Then the subscriber sees the source without query or fragment, host kept
     [entry] = json.loads(build_message(outcome).body)["files"]
     assert entry["source"] == public
+
+
+@pytest.mark.parametrize(
+    ("source", "public"),
+    [
+        ("https://[x/a b.csv#one#two", "https://[x/a b.csv"),
+        ("https://[x/a.csv?one?two", "https://[x/a.csv"),
+        ("sftp://u:pw@[::1/out/e.csv#f", "sftp://[::1/out/e.csv"),
+    ],
+    ids=["fragments", "queries", "credentials"],
+)
+def test_a_source_that_is_not_a_url_is_cut_at_its_first_query_or_fragment(source: str, public: str) -> None:
+    assert public_source(source) == public
+
+
+def test_the_archive_key_of_a_source_that_is_not_a_url_takes_the_extension_before_the_first_query() -> None:
+    assert archive_key("p", "r1", 1_800_000_000, "file", "https://[x/a.csv?b.txt?c") == "p/2027/01/15/r1/file.csv"

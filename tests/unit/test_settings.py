@@ -1,6 +1,11 @@
-"""Every environment variable reaches its setting; every bound is where docs/configuration.md puts it."""
+"""Every environment variable reaches its setting and the defaults match the documented table; a missing
+required variable or a bad value is named; zero is refused where it would stop the poller; every bound is where
+docs/configuration.md puts it, and the lease is checked against the function timeout to the millisecond, with the
+whole message an operator reads."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pytest
 
@@ -10,6 +15,7 @@ from profile_poller.entry.config import (
     ConfigError,
     RegisterSettings,
     Settings,
+    check_lease,
     load_due_shards,
     load_register_settings,
     load_settings,
@@ -232,3 +238,89 @@ def test_the_copy_bounds(name: str) -> None:
     with pytest.raises(ConfigError, match=rf"^{name} must be at least 1, got 0$"):
         load_settings({**REQUIRED, name: "0"})
     assert load_register_settings({"TABLE_NAME": "t", "REJECTED_QUEUE_URL": "q", "DUE_SHARDS": "1"}).due_shards == 1
+
+
+SETTINGS = Settings(table_name="t", bucket_name="b", topic_arn="arn:t", secret_id="s")
+
+
+def test_a_timeout_one_millisecond_past_the_lease_is_refused() -> None:
+    # Given a lease of 900 s and an invocation that starts with 900.001 s left (the timeout rounds up to 901 s)
+    # When the lease is checked, Then it is refused, and the message tells the operator what to set
+    with pytest.raises(ConfigError) as refused:
+        check_lease(replace(SETTINGS, lease_seconds=900), remaining_ms=900_001)
+    assert str(refused.value) == (
+        "LEASE_SECONDS=900 is below the function timeout (901 s, the time left as the invocation started): "
+        "a claim must outlast the sweep holding it (set LeaseSeconds >= FunctionTimeout)"
+    )
+
+
+def test_defaults_match_the_documented_table() -> None:
+    s = load_settings(REQUIRED)
+    assert (s.archive_prefix, s.api_base_url, s.file_hosts, s.allow_plain_http) == (
+        "profile-requests",
+        "",
+        frozenset(),
+        False,
+    )
+    assert (s.concurrency, s.rate_limit_per_second, s.backoff_base_seconds, s.backoff_max_seconds) == (8, 10, 30, 1800)
+    assert (s.max_age_seconds, s.max_transient_errors, s.lease_seconds, s.time_margin_seconds) == (172800, 10, 960, 30)
+    assert (s.retention_days, s.due_shards, s.max_file_bytes) == (90, 1, 5 * 1024**3)
+
+
+@pytest.mark.parametrize("missing", sorted(REQUIRED))
+def test_missing_required_variable_is_named(missing: str) -> None:
+    env = {k: v for k, v in REQUIRED.items() if k != missing}
+    with pytest.raises(ConfigError, match=missing):
+        load_settings(env)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("CONCURRENCY", "lots"),
+        ("CONCURRENCY", "0"),
+        ("ALLOW_PLAIN_HTTP", "maybe"),
+        ("RATE_LIMIT_PER_SECOND", "nan"),
+        ("API_BASE_URL", "http://plain.example"),
+        ("API_BASE_URL", "https://user:pw@x.example"),
+        ("FILE_HOSTS", "https://files.example"),
+        ("FILE_HOSTS", "files.example:443"),
+    ],
+)
+def test_invalid_values_are_named(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        load_settings({**REQUIRED, name: value})
+
+
+@pytest.mark.parametrize("name", ["DUE_SHARDS", "LEASE_SECONDS", "MAX_TRANSIENT_ERRORS", "RETENTION_DAYS"])
+def test_zero_is_refused_where_it_would_stop_the_poller(name: str) -> None:
+    # 0 shards polls nothing, a 0 s lease protects nothing, 0 errors fails at once, 0 days deletes at once
+    with pytest.raises(ConfigError, match=f"{name} must be at least 1, got 0"):
+        load_settings({**REQUIRED, name: "0"})
+    assert getattr(load_settings({**REQUIRED, name: "1"}), name.lower()) == 1  # 1 is the smallest allowed
+
+
+def test_due_shards_for_the_producer_cli_are_checked_too() -> None:
+    with pytest.raises(ConfigError, match="DUE_SHARDS"):
+        load_due_shards({"DUE_SHARDS": "0"})
+    assert load_due_shards({}) == 1 and load_due_shards({"DUE_SHARDS": "4"}) == 4
+
+
+def test_backoff_max_below_base_is_refused() -> None:
+    with pytest.raises(ConfigError, match="BACKOFF_MAX_SECONDS must not be below BACKOFF_BASE_SECONDS"):
+        load_settings({**REQUIRED, "BACKOFF_BASE_SECONDS": "60", "BACKOFF_MAX_SECONDS": "59.5"})
+    equal = load_settings({**REQUIRED, "BACKOFF_BASE_SECONDS": "60", "BACKOFF_MAX_SECONDS": "60"})
+    assert (equal.backoff_base_seconds, equal.backoff_max_seconds) == (60, 60)
+
+
+def test_plain_http_base_only_when_allowed_and_hosts_are_normalised() -> None:
+    s = load_settings(
+        {
+            **REQUIRED,
+            "API_BASE_URL": "http://127.0.0.1:8080/",
+            "ALLOW_PLAIN_HTTP": "true",
+            "FILE_HOSTS": " Files.Example , cdn.example,",
+        }
+    )
+    assert s.api_base_url == "http://127.0.0.1:8080"
+    assert s.file_hosts == frozenset({"files.example", "cdn.example"})

@@ -1,13 +1,18 @@
 """Publishing outcomes: before the terminal transition, in batches of ten, once per request however many sweeps
-overlap, and again with the same outcome when a sweep died between publishing and the transition."""
+overlap, and again with the same outcome when a sweep died between publishing and the transition;
+a lease lost on one outcome of a batch does not hold back the terminal writes of the others."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from tests.fakes import FakeStore, json_response
+from profile_poller.core.model import Kind, Outcome, Status
+from profile_poller.core.outcomes import OutcomeBatch, SweepSummary
+from profile_poller.core.ports import LeaseLost
+from tests.fakes import FakeNotifier, FakeStore, json_response
 from tests.unit.sweep_world import BASE, World, world
 
 __all__ = ["world"]
@@ -68,3 +73,28 @@ def test_a_sweep_that_died_after_publishing_is_finished_with_the_same_outcome(wo
     again = world.published("r1")
     assert [o.event_id for o in again] == ["r1:FAILED", "r1:FAILED"] and again[0] == again[1]
     assert world.status("r1") == "FAILED" and len(world.api.asked) == 1
+
+
+OWNER = "owner-1"
+
+
+class LosesB(FakeStore):
+    def finish(self, outcome: Outcome, owner: str, expires_at: int) -> None:
+        if outcome.request_id == "b":
+            raise LeaseLost("b")
+        super().finish(outcome, owner, expires_at)
+
+
+def test_a_lease_lost_on_one_outcome_does_not_stop_the_terminal_writes_of_the_rest_of_the_batch() -> None:
+    # Given a batch of three decided outcomes, the second of which has lost its lease
+    store, summary = LosesB(), SweepSummary()
+    for rid in "abc":
+        store.put_pending(rid, 1_800_000_000, lease_owner=OWNER, lease_until=1_800_000_200)
+    batch = OutcomeBatch(store, FakeNotifier(), OWNER, summary, lambda finished: finished + 86_400)
+    for rid in "abc":
+        batch.decide(Outcome(rid, Status.COMPLETED, Kind.GET, 1_800_000_000, 1_800_000_100, 1), Decimal(1_800_000_400))
+    # When it is published and settled
+    batch.flush()
+    # Then a and c are COMPLETED and b is left to whoever holds its lease
+    assert [store.items[rid]["status"] for rid in "abc"] == ["COMPLETED", "PENDING", "COMPLETED"]
+    assert summary.counts["leases_lost"] == 1
