@@ -53,7 +53,8 @@ def test_the_demo_registers_through_the_bus_shows_correlations_and_ends_with_sta
     assert bus is not None and int(bus.group(1)) >= 5
     assert out.count('correlation={"step": ') >= 4  # those that settled, in their SNS lines
     tail = out[out.index("$ profile-poller stats") :].splitlines()
-    assert tail[1].startswith("PENDING") and tail[-1] == "(scanned 25 items)"  # four of them SFTP scenarios, one the short job
+    # four of them SFTP scenarios, one the short job
+    assert tail[1].startswith("PENDING") and tail[-1] == "(scanned 25 items)"
     sftp_rows = [line.split() for line in out.splitlines() if line.startswith("get-sftp ")]
     assert sftp_rows and sftp_rows[0][1:2] == ["COMPLETED"] and "sftp" in sftp_rows[0]  # an SFTP-sourced copy
     assert "scans the whole table" in demo.stderr
