@@ -332,8 +332,15 @@ class Sweep:
         self._settler.act(claimed, verdict, credentials, charge=charge)
 
     def _pace(self) -> None:
-        """The rate limiter's grant, never waited for longer than LONGEST_PAUSE nor past the sweep's budget."""
-        self._gate.limiter.acquire(min(LONGEST_PAUSE, self._budget.spare_seconds()))
+        """The rate limiter's grant, never waited for longer than LONGEST_PAUSE nor past the sweep's budget (then
+        the stop says "time budget", like any stop the budget makes)."""
+        spare = self._budget.spare_seconds()
+        try:
+            self._gate.limiter.acquire(min(LONGEST_PAUSE, spare))
+        except PauseTooLong as exc:
+            if spare < LONGEST_PAUSE:
+                raise PauseTooLong(f"time budget: {exc} before the time kept for work in flight") from None
+            raise
 
     # -- helpers -------------------------------------------------------------------------------
 
