@@ -7,7 +7,9 @@ What can never succeed raises `Rejected` with the reason; nothing here is retrie
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -101,20 +103,38 @@ def check_task_token(value: object) -> str:
     return value
 
 
+_TOKEN_KEY = re.compile(r"task.?token", re.IGNORECASE)
+
+
 def redacted(body: str) -> str:
-    """A record as kept for an operator: a task token in it replaced by "***" (it is a credential)."""
+    """A record as kept for an operator: every value under a key matching /task.?token/i, at any depth, replaced
+    by "***" (a token is a credential); a body that is not a JSON object keeps only its length and a hash."""
     try:
         data = json.loads(body)
     except (ValueError, RecursionError):
-        return body
-    if not isinstance(data, dict):
-        return body
-    inner = data.get("detail")
-    detail: dict[str, Any] = inner if isinstance(inner, dict) else data
-    if "task_token" not in detail:
-        return body
-    detail["task_token"] = "***"  # noqa: S105 - the mask, not a password
-    return json.dumps(data)
+        data = None
+    if not isinstance(data, dict | list):
+        digest = hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()
+        return json.dumps({"unreadable_body": {"length": len(body), "sha256": digest}})
+    masked, changed = _masked(data)
+    return json.dumps(masked) if changed else body
+
+
+def _masked(value: Any) -> tuple[Any, bool]:
+    if isinstance(value, dict):
+        out: dict[Any, Any] = {}
+        changed = False
+        for key, inner in value.items():
+            if isinstance(key, str) and _TOKEN_KEY.search(key):
+                out[key], changed = "***", True  # the mask, not a password
+                continue
+            out[key], hit = _masked(inner)
+            changed = changed or hit
+        return out, changed
+    if isinstance(value, list):
+        pairs = [_masked(v) for v in value]
+        return [v for v, _ in pairs], any(hit for _, hit in pairs)
+    return value, False
 
 
 def shown(item: Mapping[str, Any]) -> dict[str, Any]:
