@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -20,7 +22,7 @@ class Store:
     def __init__(self) -> None:
         self.items: dict[str, dict[str, object]] = {}
 
-    def put_new(self, item: dict[str, object]) -> bool:
+    def put_new(self, item: Mapping[str, Any]) -> bool:
         if item["request_id"] in self.items:
             return False
         self.items[str(item["request_id"])] = dict(item)
