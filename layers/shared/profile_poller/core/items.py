@@ -61,7 +61,17 @@ def outcome_map(outcome: Outcome) -> dict[str, Any]:
         "reason": outcome.reason,
         "correlation": dict(outcome.correlation),
         "retry": outcome.retry,
-    }
+    } | _delivery(outcome)
+
+
+def _delivery(outcome: Outcome) -> dict[str, Any]:
+    """What a settling item keeps about the doors that took its outcome (absent when none did)."""
+    extra: dict[str, Any] = {}
+    if outcome.doors_taken:
+        extra["doors_taken"] = sorted(outcome.doors_taken)
+    if outcome.task_callback is not None:
+        extra["task_callback"] = dict(outcome.task_callback)
+    return extra
 
 
 def outcome_from_map(request_id: str, data: Mapping[str, Any]) -> Outcome:
@@ -87,7 +97,15 @@ def outcome_from_map(request_id: str, data: Mapping[str, Any]) -> Outcome:
         reason=data.get("reason"),
         correlation=correlation_of(data),
         retry=max(0, _number(data.get("retry"), 0)),
+        doors_taken=frozenset(str(d) for d in data.get("doors_taken") or () if isinstance(d, str)),
+        task_callback=_callback_of(data.get("task_callback")),
     )
+
+
+def _callback_of(value: object) -> dict[str, str] | None:
+    if not isinstance(value, Mapping):
+        return None
+    return {str(k): str(v) for k, v in value.items()}
 
 
 def _stored_file(role: str, data: Mapping[str, Any]) -> StoredFile:
