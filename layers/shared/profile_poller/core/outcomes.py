@@ -164,6 +164,8 @@ class OutcomeBatch:
                     self._summary.add("publish_failures")
                 if missing or code is not None:
                     if not self.redelivery.gave_up(outcome, now):
+                        if missing:  # not called back before every door took it: the task hears the poller lives
+                            self._callbacks.heartbeat(rid, token)
                         self._again_later(outcome, replace(outcome, doors_taken=doors, task_callback=callback), now)
                         continue
                     if missing and token is not None and callback is None:
