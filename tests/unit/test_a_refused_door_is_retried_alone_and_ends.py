@@ -146,3 +146,16 @@ def test_every_outcome_ends_within_the_bound_whatever_the_doors_refuse(refusals:
     assert clock() - start <= DELIVERY_RETRY_SECONDS + BASE.backoff_max_seconds + period
     assert [o.request_id for o in sns.published] == ["r1"] and [o.request_id for o in bus.published] == ["r1"]
     assert store.items["r1"]["task_callback"]["result"] in ("delivered", "undelivered")
+
+
+def test_the_settling_item_records_the_doors_that_took_it_and_the_finished_one_does_not() -> None:
+    clock, store, sns, bus = FakeClock(), FakeStore(), FakeNotifier(), FakeNotifier()
+    store.put_pending("r1", int(clock()) - 60)
+    bus.refuse_once = {"r1"}
+    _sweep(store, clock, AllDoors([sns, bus]), None)
+    item = store.items["r1"]
+    assert item["status"] == "PENDING" and item["settling"]["doors_taken"] == ["sns"]
+    assert int(item["next_check_at"]) >= clock() + BASE.backoff_base_seconds  # after a backoff, not at once
+    clock.advance(int(item["next_check_at"]) - clock() + 1)
+    _sweep(store, clock, AllDoors([sns, bus]), None)
+    assert store.items["r1"]["status"] == "COMPLETED" and "doors_taken" not in store.items["r1"]["outcome"]

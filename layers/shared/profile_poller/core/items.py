@@ -65,12 +65,11 @@ def outcome_map(outcome: Outcome) -> dict[str, Any]:
 
 
 def _delivery(outcome: Outcome) -> dict[str, Any]:
-    """What a settling item keeps about the doors that took its outcome (absent when none did)."""
+    """What a settling item keeps about the doors that took its outcome (absent when none did). The callback is
+    made only once every door took it, and finishes the request, so there is nothing to keep about it here."""
     extra: dict[str, Any] = {}
     if outcome.doors_taken:
         extra["doors_taken"] = sorted(outcome.doors_taken)
-    if outcome.task_callback is not None:
-        extra["task_callback"] = dict(outcome.task_callback)
     return extra
 
 
@@ -98,14 +97,7 @@ def outcome_from_map(request_id: str, data: Mapping[str, Any]) -> Outcome:
         correlation=correlation_of(data),
         retry=max(0, _number(data.get("retry"), 0)),
         doors_taken=frozenset(str(d) for d in data.get("doors_taken") or () if isinstance(d, str)),
-        task_callback=_callback_of(data.get("task_callback")),
     )
-
-
-def _callback_of(value: object) -> dict[str, str] | None:
-    if not isinstance(value, Mapping):
-        return None
-    return {str(k): str(v) for k, v in value.items()}
 
 
 def _stored_file(role: str, data: Mapping[str, Any]) -> StoredFile:

@@ -152,7 +152,8 @@ class OutcomeBatch:
                     token = self._tokens.pop(outcome.event_id, None)
                 doors = taken[outcome.event_id]
                 missing = self._doors.names - doors
-                callback, code = (dict(outcome.task_callback) if outcome.task_callback else None), None
+                callback: dict[str, str] | None = None
+                code: str | None = None
                 # issue 19: the waiting task is told once every door took the outcome (it may act on it at once)
                 if token is not None and callback is None and not missing:
                     delivery = self._callbacks.deliver(outcome, token)
@@ -166,12 +167,12 @@ class OutcomeBatch:
                     if not self.redelivery.gave_up(outcome, now):
                         if missing:  # not called back before every door took it: the task hears the poller lives
                             self._callbacks.heartbeat(rid, token)
-                        self._again_later(outcome, replace(outcome, doors_taken=doors, task_callback=callback), now)
+                        self._again_later(outcome, replace(outcome, doors_taken=doors), now)
                         continue
                     if missing and token is not None and callback is None:
                         code = "the outcome was not published"
                     callback = self._give_up(outcome, missing, code, callback)
-                self._finish(replace(outcome, doors_taken=frozenset(), task_callback=None), callback)
+                self._finish(replace(outcome, doors_taken=frozenset()), callback)
             except LeaseLost:
                 self._summary.add("leases_lost")
                 logger.warning(
@@ -224,10 +225,10 @@ class OutcomeBatch:
         return undelivered(code)
 
     def _again_later(self, before: Outcome, outcome: Outcome, now: int) -> None:
-        """Due again after a backoff (unleased, with the decision's attempts); when a door took it or the callback
-        was answered meanwhile, the settling item records it first, so only the others are tried again."""
+        """Due again after a backoff (unleased, with the decision's attempts); when a door took it meanwhile, the
+        settling item records it first (`doors_taken`), so only the others are tried again."""
         later = check_at(now + self.redelivery.delay(outcome, now), outcome.attempts)
-        if (outcome.doors_taken, outcome.task_callback) != (before.doors_taken, before.task_callback):
+        if outcome.doors_taken != before.doors_taken:
             self._store.decide(outcome, self._owner, later)
         self._store.release(outcome.request_id, self._owner, later, outcome.attempts)
 
