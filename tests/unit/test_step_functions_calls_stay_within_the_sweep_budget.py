@@ -7,9 +7,11 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
+from profile_poller.adapters.stepfunctions import StepFunctionsCallbacks
 from profile_poller.core.budget import TimeBudget
 from profile_poller.core.ports import CallbackUnavailable
 from profile_poller.core.sweep import Sweep, SweepDeps
+from profile_poller.entry.aws import AwsPolicy
 from tests.fakes import FakeApi, FakeArchive, FakeClock, FakeKeys, FakeNotifier, FakeStore, json_response
 from tests.unit.sweep_world import BASE, PENDING
 
@@ -102,3 +104,20 @@ def test_a_callback_that_no_longer_fits_is_left_for_a_later_sweep_and_a_heartbea
     assert not budget.may_call_back()
     callbacks.heartbeat("r1", "tok")
     assert tasks.calls == 1 and counted[-1] == "heartbeats_skipped"
+
+
+def test_heartbeats_use_a_one_try_client_with_short_timeouts() -> None:
+    policy = AwsPolicy()
+    assert policy.heartbeats.total_max_attempts == 1
+    assert policy.heartbeats.worst_call_seconds() <= 3.0 < policy.stepfunctions.worst_call_seconds()
+
+    class Client:
+        def __init__(self) -> None:
+            self.beats = 0
+
+        def send_task_heartbeat(self, taskToken: str) -> None:  # boto3's spelling
+            self.beats += 1
+
+    callbacks, beats = Client(), Client()
+    StepFunctionsCallbacks(callbacks, heartbeats=beats).heartbeat("tok")
+    assert (callbacks.beats, beats.beats) == (0, 1)
