@@ -188,7 +188,7 @@ def test_records_that_can_never_succeed_are_counted_logged_and_kept_with_the_rea
         m["Body"]: m["MessageAttributes"]["reason"]["StringValue"] for m in queued(stack, registration.rejected_url)
     }
     assert set(kept) == {redacted(body) for body in bodies}
-    assert '{request_id: x1' not in kept
+    assert "{request_id: x1" not in kept
     for body, expected in BAD_RECORDS.values():
         assert expected in kept[redacted(body)], (body, kept[redacted(body)])
     # And counted and logged with the reason
