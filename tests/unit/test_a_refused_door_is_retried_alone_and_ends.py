@@ -159,3 +159,23 @@ def test_the_settling_item_records_the_doors_that_took_it_and_the_finished_one_d
     clock.advance(int(item["next_check_at"]) - clock() + 1)
     _sweep(store, clock, AllDoors([sns, bus]), None)
     assert store.items["r1"]["status"] == "COMPLETED" and "doors_taken" not in store.items["r1"]["outcome"]
+
+
+def test_a_waiting_task_is_called_back_when_a_refusing_door_is_given_up() -> None:
+    # Given a request with a task token, and an outcome bus refusing for good
+    clock, store, sns, bus = FakeClock(), FakeStore(), FakeNotifier(), RefusingBus()
+
+    class Sfn(Denied):
+        def succeed(self, token: str, output: str) -> None:
+            self.finals += 1
+
+    sfn = Sfn()
+    store.put_pending("r1", int(clock()) - 60, task_token="tok")
+    # When sweeps run every 10 minutes past the bound
+    for _ in range(50):
+        _sweep(store, clock, AllDoors([sns, bus]), sfn)
+        clock.advance(600)
+    # Then the task was not called back while the bus could still take it, and was once the bus was given up
+    assert sfn.finals == 1
+    assert store.items["r1"]["status"] == "COMPLETED"
+    assert store.items["r1"]["task_callback"] == {"result": "delivered"}

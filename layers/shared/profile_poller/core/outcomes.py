@@ -154,8 +154,10 @@ class OutcomeBatch:
                 missing = self._doors.names - doors
                 callback: dict[str, str] | None = None
                 code: str | None = None
-                # issue 19: the waiting task is told once every door took the outcome (it may act on it at once)
-                if token is not None and callback is None and not missing:
+                gave_up = self.redelivery.gave_up(outcome, now)
+                # issue 19: the waiting task is told once every door took the outcome (it may act on it at once),
+                # or when the doors are given up (the request finishes: the outcome is on the item)
+                if token is not None and (gave_up or not missing):
                     delivery = self._callbacks.deliver(outcome, token)
                     if isinstance(delivery, Delivered | Refused):
                         callback = record_of(delivery)
@@ -164,13 +166,11 @@ class OutcomeBatch:
                 if missing:
                     self._summary.add("publish_failures")
                 if missing or code is not None:
-                    if not self.redelivery.gave_up(outcome, now):
+                    if not gave_up:
                         if missing:  # not called back before every door took it: the task hears the poller lives
                             self._callbacks.heartbeat(rid, token)
                         self._again_later(outcome, replace(outcome, doors_taken=doors), now)
                         continue
-                    if missing and token is not None and callback is None:
-                        code = "the outcome was not published"
                     callback = self._give_up(outcome, missing, code, callback)
                 self._finish(replace(outcome, doors_taken=frozenset()), callback)
             except LeaseLost:
