@@ -60,14 +60,18 @@ def test_the_function_reports_partial_batch_failures(cfn: dict[str, Any]) -> Non
     assert fn["Environment"]["Variables"]["DUE_SHARDS"] == {"Ref": "DueShards"}  # same shards as the sweep reads
 
 
-def test_the_function_may_only_put_new_items_and_keep_rejects(cfn: dict[str, Any]) -> None:
+def test_the_function_may_only_put_new_items_adopt_late_tokens_and_keep_rejects(cfn: dict[str, Any]) -> None:
     by_sid = role_statements(cfn, "RegisterRole")
     assert by_sid["PutNewRequests"]["Action"] == "dynamodb:PutItem"
     assert by_sid["PutNewRequests"]["Resource"] == {"Fn::GetAtt": ["RequestsTable", "Arn"]}
+    # a duplicate registration with a task token (review item 7): the token on a pending item, or a callback
+    assert by_sid["AdoptLateTaskTokens"]["Action"] == "dynamodb:UpdateItem"
+    assert by_sid["AdoptLateTaskTokens"]["Resource"] == {"Fn::GetAtt": ["RequestsTable", "Arn"]}
+    assert by_sid["CallBackLateWorkflows"]["Action"] == ["states:SendTaskSuccess", "states:SendTaskFailure"]
     assert by_sid["KeepRejectedRecords"]["Action"] == "sqs:SendMessage"
     assert by_sid["KeepRejectedRecords"]["Resource"] == {"Fn::GetAtt": ["RejectedRegistrationsQueue", "Arn"]}
     assert by_sid["ConsumeRegistrations"]["Resource"] == {"Fn::GetAtt": ["RegistrationQueue", "Arn"]}
-    actions = json.dumps([s["Action"] for s in by_sid.values()])
-    for never in ("UpdateItem", "DeleteItem", "sns:", "s3:", "secretsmanager:", '*"'):
+    actions = json.dumps([s["Action"] for sid, s in by_sid.items() if sid != "AdoptLateTaskTokens"])
+    for never in ("UpdateItem", "DeleteItem", "sns:", "s3:", "secretsmanager:", "Heartbeat", '*"'):
         assert never not in actions
-    assert [sid for sid, s in by_sid.items() if s["Resource"] == "*"] == ["Tracing"]
+    assert [sid for sid, s in by_sid.items() if s["Resource"] == "*"] == ["CallBackLateWorkflows", "Tracing"]

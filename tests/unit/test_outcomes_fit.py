@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from profile_poller.core.callbacks import Redelivery
 from profile_poller.core.model import ErrorRow, Kind, Outcome, Status, StoredFile
 from profile_poller.core.outcomes import OutcomeBatch, SweepSummary, without_details
 from profile_poller.core.ports import ItemRejected
@@ -152,17 +153,19 @@ def test_a_terminal_write_refused_even_without_details_is_an_error_and_the_reque
     assert len(notifier.published) == 1
 
 
-def test_an_outcome_the_notifier_refuses_stays_pending_with_its_attempts_due_again_after_the_decision() -> None:
+def test_an_outcome_the_notifier_refuses_stays_pending_with_its_attempts_due_again_after_a_backoff() -> None:
     # Given a notifier that refuses this request's entry once
     store = RefusingStore()
     notifier = FakeNotifier()
     notifier.refuse_once = {"big"}
     batch = OutcomeBatch(store, notifier, OWNER, SweepSummary(), lambda finished: finished)
+    batch.redelivery = Redelivery(lambda: 1_800_000_100, base_seconds=30, max_seconds=1800)
     # When the batch decides and publishes it
     batch.decide(big(), Decimal(1_800_000_400))
     batch.flush()
-    # Then the request stays pending, unleased, with its attempt count, due again after the decision's second
+    # Then the request stays pending, unleased, with its attempt count, due again after BACKOFF_BASE_SECONDS
+    # (not at once: a sweep that stays up would announce it every pass)
     item = store.items["big"]
     assert item["status"] == "PENDING" and "lease_owner" not in item
-    assert item["attempts"] == 3 and item["next_check_at"] == check_at(1_800_000_100, 3)
+    assert item["attempts"] == 3 and item["next_check_at"] == check_at(1_800_000_130, 3)
     assert notifier.published == []

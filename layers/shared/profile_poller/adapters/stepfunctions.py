@@ -25,8 +25,9 @@ def _mapped(exc: ClientError | BotoCoreError) -> Exception:
 
 
 class StepFunctionsCallbacks:
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, *, heartbeats: Any = None) -> None:
         self._client = client
+        self._heartbeats = heartbeats or client  # a one-try client with short timeouts (entry/aws.py)
 
     def succeed(self, token: str, output: str) -> None:
         try:
@@ -42,6 +43,6 @@ class StepFunctionsCallbacks:
 
     def heartbeat(self, token: str) -> None:
         try:
-            self._client.send_task_heartbeat(taskToken=token)
+            self._heartbeats.send_task_heartbeat(taskToken=token)
         except (ClientError, BotoCoreError) as exc:
             raise _mapped(exc) from None

@@ -1,11 +1,15 @@
 """The sweep's time budget: stop claiming while the work already in flight can still finish in the Lambda's time.
 
 What an item may still do after the last check before it asks: one status call (bounded by HTTP_TIMEOUT_SECONDS),
-its settle write (decide, reschedule or release) and, if its outcome completes a batch, one PublishBatch and ten
-terminal writes in a row; the final flush is the same. Each AWS call is bounded by the botocore timeouts and
-attempts (entry/aws.py), but reserving that bound (35 s a write) for thirteen writes would keep back minutes of
-every sweep, so the reserve uses the slowest AWS call this sweep has seen: a slow table shows itself in the first
-claims. Whatever is cut off anyway is not lost: its lease expires and it is due again (docs/reliability.md).
+its settle write (decide, reschedule or release), a heartbeat (issue 19) and, if its outcome completes a batch, one
+PublishBatch, ten Step Functions callbacks and ten terminal writes in a row; the final flush is the same.
+Callbacks and heartbeats are timed like the AWS writes; a callback starts only while the budget still holds it and
+its terminal write (else the outcome is offered again by a later sweep), and a heartbeat only while the sweep is not
+short of time (a skipped one is counted: the workflow's HeartbeatSeconds has room for it, docs/producers.md).
+Each AWS call is bounded by the botocore timeouts and attempts (entry/aws.py), but reserving that bound (35 s a
+call) for two dozen calls would keep back minutes of every sweep, so the reserve uses the slowest AWS call this
+sweep has seen: a slow table shows itself in the first claims. Whatever is cut off anyway is not lost: its lease
+expires and it is due again (docs/reliability.md).
 File copies are not counted here.
 """
 
@@ -16,15 +20,19 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from .callbacks import Callbacks
+from .doors import AllDoors
 from .model import Outcome
 from .outcomes import SNS_BATCH
-from .ports import Notifier, RequestStore
+from .ports import Notifier, RequestStore, TaskCallbacks
 from .schedule import AskingLease, Due
 from .settings import Settings
 
 # calls that may still run in a row for one item after the last check: the settle write, then a batch's
 # PublishBatch and its terminal writes
 CALLS_IN_FLIGHT = 1 + 1 + SNS_BATCH
+# and Step Functions calls (issue 19), reserved at the slowest one seen: its heartbeat, then a batch's callbacks
+TASK_CALLS_IN_FLIGHT = 1 + SNS_BATCH
 HTTP_CONNECT_TRIES = 3  # the API session retries a failed connect twice (adapters/campaign_api.py)
 
 
@@ -40,6 +48,7 @@ class TimeBudget:
         self._remaining_ms = remaining_ms
         self.clock = clock
         self._slowest = 0.0
+        self._slowest_task = 0.0  # Step Functions: timed apart, since most sweeps make no callback at all
         self._lock = threading.Lock()
 
     @property
@@ -48,7 +57,7 @@ class TimeBudget:
 
     def reserve_seconds(self) -> float:
         """TIME_MARGIN_SECONDS plus the worst case of one item's remaining work."""
-        return self._margin + self._api + CALLS_IN_FLIGHT * self._slowest
+        return self._margin + self._api + CALLS_IN_FLIGHT * self._slowest + TASK_CALLS_IN_FLIGHT * self._slowest_task
 
     def spare_seconds(self) -> float:
         """How long a worker may still wait (for the rate limiter) before the reserve is touched."""
@@ -62,18 +71,40 @@ class TimeBudget:
             return None
         return (
             f"time budget: {left:.1f} s left, keeping {self._margin:.0f} s (TIME_MARGIN_SECONDS) + "
-            f"{reserve - self._margin:.1f} s for work in flight (slowest AWS call {self._slowest:.2f} s)"
+            f"{reserve - self._margin:.1f} s for work in flight (slowest AWS call {self._slowest:.2f} s"
+            + (f", slowest Step Functions call {self._slowest_task:.2f} s)" if self._slowest_task else ")")
         )
+
+    def may_call_back(self) -> bool:
+        """A callback (issue 19) may start: the time left, less the margin, holds it and the terminal write."""
+        return self._remaining_ms() / 1000 - self._margin >= self._slowest_task + self._slowest
+
+    def may_heartbeat(self) -> bool:
+        """A heartbeat may be sent: the sweep is not short of time (it is best effort, the next check sends one)."""
+        return self.short() is None
+
+    def callbacks(self, tasks: TaskCallbacks | None, count: Callable[[str], None]) -> Callbacks:
+        return Callbacks(tasks, count, may_call_back=self.may_call_back, may_heartbeat=self.may_heartbeat)
+
+    def watch_tasks(self, tasks: TaskCallbacks | None) -> TaskCallbacks | None:
+        return None if tasks is None else _TimedTasks(tasks, self)
 
     def observe(self, started: float) -> None:
         took = self.clock() - started
         with self._lock:
             self._slowest = max(self._slowest, took)
 
+    def observe_task(self, started: float) -> None:
+        took = self.clock() - started
+        with self._lock:
+            self._slowest_task = max(self._slowest_task, took)
+
     def watch_store(self, store: RequestStore) -> RequestStore:
         return _TimedStore(store, self)
 
     def watch_notifier(self, notifier: Notifier) -> Notifier:
+        if isinstance(notifier, AllDoors):  # each door timed on its own: they are called one after the other
+            return notifier.wrapped(lambda door: _TimedNotifier(door, self))
         return _TimedNotifier(notifier, self)
 
 
@@ -160,3 +191,32 @@ class _TimedNotifier:
             return self._inner.publish(outcomes)
         finally:
             self._budget.observe(started)
+
+
+class _TimedTasks:
+    """Step Functions callbacks and heartbeats, each timed into the budget (issue 19)."""
+
+    def __init__(self, inner: TaskCallbacks, budget: TimeBudget) -> None:
+        self._inner = inner
+        self._budget = budget
+
+    def succeed(self, token: str, output: str) -> None:
+        started = self._budget.clock()
+        try:
+            self._inner.succeed(token, output)
+        finally:
+            self._budget.observe_task(started)
+
+    def fail(self, token: str, error: str, cause: str) -> None:
+        started = self._budget.clock()
+        try:
+            self._inner.fail(token, error, cause)
+        finally:
+            self._budget.observe_task(started)
+
+    def heartbeat(self, token: str) -> None:
+        started = self._budget.clock()
+        try:
+            self._inner.heartbeat(token)
+        finally:
+            self._budget.observe_task(started)

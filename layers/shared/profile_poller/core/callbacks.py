@@ -9,6 +9,7 @@ message, no summary). What is recorded on the item is only whether the callback 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from .log import logger
 from .model import Outcome, Status
 from .ports import CallbackRefused, CallbackUnavailable, TaskCallbacks
+from .settings import Settings
 
 CAUSE_MAX_CHARS = 32_768  # SendTaskFailure's `cause` limit
 ERROR_FAILED = "ProfileRequestFailed"
@@ -117,6 +119,45 @@ class Unavailable:
 Delivery = Delivered | Refused | Unavailable
 
 
+def undelivered(code: str) -> dict[str, str]:
+    """The record of a callback still failing when DELIVERY_RETRY_SECONDS ran out (the request finished anyway)."""
+    return {"result": "undelivered", "error": code}
+
+
+# How long after the decision an outcome is offered again to a door (SNS, the bus) or a callback that keeps
+# failing for a reason that may pass (throttling, 5xx, AccessDenied): then the request finishes anyway, the miss
+# counted (OutcomesUndelivered / CallbacksUndelivered, alarmed). Step Functions keeps a task at most a year, but a
+# workflow waiting past this is better told by its own HeartbeatSeconds/TimeoutSeconds than by a request that
+# never ends: docs/reliability.md, "Outcome doors".
+DELIVERY_RETRY_SECONDS = 6 * 3600
+
+
+@dataclass(frozen=True)
+class Redelivery:
+    """When an outcome a door refused is offered again: after a backoff that doubles with the time since the
+    decision (BACKOFF_BASE_SECONDS at first, then as long as it has waited, at most BACKOFF_MAX_SECONDS), never
+    every pass of a sweep that stays up; and whether DELIVERY_RETRY_SECONDS have run out."""
+
+    clock: Callable[[], float]
+    base_seconds: float = 30.0
+    max_seconds: float = 1800.0
+    give_up_after: int = DELIVERY_RETRY_SECONDS
+
+    @classmethod
+    def of(cls, settings: Settings, clock: Callable[[], float]) -> Redelivery:
+        return cls(clock, settings.backoff_base_seconds, settings.backoff_max_seconds)
+
+    def now(self) -> int:
+        return int(self.clock())
+
+    def delay(self, outcome: Outcome, now: int) -> int:
+        waited = max(0, now - outcome.finished_at)
+        return max(1, math.ceil(min(self.max_seconds, max(self.base_seconds, waited))))
+
+    def gave_up(self, outcome: Outcome, now: int) -> bool:
+        return now - outcome.finished_at >= self.give_up_after
+
+
 def record_of(delivery: Delivered | Refused) -> dict[str, str]:
     """What the finished item keeps about its callback (`task_callback`): never the token."""
     if isinstance(delivery, Refused):
@@ -127,13 +168,24 @@ def record_of(delivery: Delivered | Refused) -> dict[str, str]:
 class Callbacks:
     """Makes the callbacks of one sweep through the port; `count` takes a summary counter name."""
 
-    def __init__(self, port: TaskCallbacks | None, count: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        port: TaskCallbacks | None,
+        count: Callable[[str], None],
+        *,
+        may_call_back: Callable[[], bool] = lambda: True,
+        may_heartbeat: Callable[[], bool] = lambda: True,
+    ) -> None:
         self._port = port
         self._count = count
+        self._may_call_back = may_call_back  # core/budget.py: the sweep's time holds the call and its write
+        self._may_heartbeat = may_heartbeat
 
     def deliver(self, outcome: Outcome, token: str) -> Delivery:
         if self._port is None:
             return Unavailable("no Step Functions client")
+        if not self._may_call_back():  # offered again by a later sweep, like a refused entry; not a failure
+            return Unavailable("no time left in this sweep")
         call = final_call(outcome)
         try:
             if isinstance(call, Succeed):
@@ -160,6 +212,9 @@ class Callbacks:
     def heartbeat(self, request_id: str, token: str | None) -> None:
         """A check found the request still pending: tell the waiting task (best effort, never holds the check)."""
         if token is None or self._port is None:
+            return
+        if not self._may_heartbeat():  # best effort: the sweep is short of time; HeartbeatSeconds has room for it
+            self._count("heartbeats_skipped")
             return
         try:
             self._port.heartbeat(token)

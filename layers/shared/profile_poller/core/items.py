@@ -61,7 +61,16 @@ def outcome_map(outcome: Outcome) -> dict[str, Any]:
         "reason": outcome.reason,
         "correlation": dict(outcome.correlation),
         "retry": outcome.retry,
-    }
+    } | _delivery(outcome)
+
+
+def _delivery(outcome: Outcome) -> dict[str, Any]:
+    """What a settling item keeps about the doors that took its outcome (absent when none did). The callback is
+    made only once every door took it, and finishes the request, so there is nothing to keep about it here."""
+    extra: dict[str, Any] = {}
+    if outcome.doors_taken:
+        extra["doors_taken"] = sorted(outcome.doors_taken)
+    return extra
 
 
 def outcome_from_map(request_id: str, data: Mapping[str, Any]) -> Outcome:
@@ -87,6 +96,7 @@ def outcome_from_map(request_id: str, data: Mapping[str, Any]) -> Outcome:
         reason=data.get("reason"),
         correlation=correlation_of(data),
         retry=max(0, _number(data.get("retry"), 0)),
+        doors_taken=frozenset(str(d) for d in data.get("doors_taken") or () if isinstance(d, str)),
     )
 
 

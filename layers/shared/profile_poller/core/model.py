@@ -124,6 +124,9 @@ class Outcome:
     reason: str | None = None
     correlation: Mapping[str, str] = field(default_factory=dict)
     retry: int = 0  # the operator retry this outcome follows (0: the first run)
+    # while it is being announced (the item's `settling`, core/outcomes.py): the doors that already took it;
+    # never in a message, dropped when the request finishes
+    doors_taken: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         """Bounded whatever the source (a parsed file, a stored map): see core/bounds.py."""

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
-from .callbacks import Callbacks, Delivered, Refused, record_of
+from .callbacks import Callbacks, Delivered, Redelivery, Refused, record_of, undelivered
+from .doors import as_doors
 from .log import logger
 from .model import Outcome, Status
-from .ports import ItemRejected, LeaseLost, Notifier, PublishError, RequestStore, StoreError
+from .ports import ItemRejected, LeaseLost, Notifier, RequestStore, StoreError
 from .schedule import check_at
 
 SNS_BATCH = 10  # PublishBatch takes at most ten entries
@@ -42,6 +44,9 @@ COUNTERS = (
     "callback_failures",
     "heartbeats",
     "heartbeats_refused",
+    "heartbeats_skipped",
+    "callbacks_undelivered",
+    "outcomes_undelivered",
 )
 _TERMINAL_COUNTER = {Status.COMPLETED: "completed", Status.FAILED: "failed", Status.EXPIRED: "expired"}
 
@@ -77,7 +82,9 @@ class OutcomeBatch:
     """Collects terminal outcomes; publishes up to ten at once, then makes each transition.
 
     Publishing first makes delivery at-least-once: a crash after the publish leaves the item pending,
-    its lease expires, and the same event_id is published again by a later sweep.
+    its lease expires, and the same event_id is published again by a later sweep. A door (or the callback) that
+    refuses is tried again after a backoff, and only that one (core/doors.py), for DELIVERY_RETRY_SECONDS after
+    the decision (core/callbacks.py); then the request finishes anyway, the miss counted and alarmed.
     """
 
     def __init__(
@@ -91,9 +98,10 @@ class OutcomeBatch:
         callbacks: Callbacks | None = None,
     ) -> None:
         self._callbacks = callbacks or Callbacks(None, summary.add)
+        self.redelivery = Redelivery(time.time)  # the sweep sets its own (clock, backoff)
+        self._doors = as_doors(notifier)
         self._tokens: dict[str, str] = {}  # event_id -> task token (issue 19); never logged
         self._store = store
-        self._notifier = notifier
         self._owner = owner
         self._summary = summary
         self._expires_at = expires_at
@@ -135,31 +143,36 @@ class OutcomeBatch:
             self._settle(batch)
 
     def _settle(self, batch: list[Outcome]) -> None:
-        try:
-            failed = self._notifier.publish(batch)
-        except PublishError as exc:
-            logger.error("publishing failed; the requests stay pending", extra={"reason": str(exc)})
-            failed = {o.event_id for o in batch}
-        except Exception:  # an SDK surprise must not lose the batch: the requests stay pending
-            logger.exception("publishing failed unexpectedly; the requests stay pending")
-            failed = {o.event_id for o in batch}
+        taken = self._doors.publish_missing(batch)
+        now = self.redelivery.now()
         for outcome in batch:
             rid = outcome.request_id
             try:
                 with self._lock:
                     token = self._tokens.pop(outcome.event_id, None)
-                if outcome.event_id in failed:
-                    self._summary.add("publish_failures")
-                    self._again_later(outcome)
-                    continue
-                callback = None
-                if token is not None:  # issue 19: the waiting workflow is told at the moment SNS is
+                doors = taken[outcome.event_id]
+                missing = self._doors.names - doors
+                callback: dict[str, str] | None = None
+                code: str | None = None
+                gave_up = self.redelivery.gave_up(outcome, now)
+                # issue 19: the waiting task is told once every door took the outcome (it may act on it at once),
+                # or when the doors are given up (the request finishes: the outcome is on the item)
+                if token is not None and (gave_up or not missing):
                     delivery = self._callbacks.deliver(outcome, token)
-                    if not isinstance(delivery, Delivered | Refused):  # throttled, 5xx: sent again, like SNS
-                        self._again_later(outcome)
+                    if isinstance(delivery, Delivered | Refused):
+                        callback = record_of(delivery)
+                    else:  # throttled, 5xx, access denied: sent again, like a refused entry
+                        code = delivery.code
+                if missing:
+                    self._summary.add("publish_failures")
+                if missing or code is not None:
+                    if not gave_up:
+                        if missing:  # not called back before every door took it: the task hears the poller lives
+                            self._callbacks.heartbeat(rid, token)
+                        self._again_later(outcome, replace(outcome, doors_taken=doors), now)
                         continue
-                    callback = record_of(delivery)
-                self._finish(outcome, callback)
+                    callback = self._give_up(outcome, missing, code, callback)
+                self._finish(replace(outcome, doors_taken=frozenset()), callback)
             except LeaseLost:
                 self._summary.add("leases_lost")
                 logger.warning(
@@ -194,9 +207,29 @@ class OutcomeBatch:
                 },
             )
 
-    def _again_later(self, outcome: Outcome) -> None:
-        """Due again after the decision's second (attempts >= 1): the next sweep publishes (and calls back) again."""
-        later = check_at(outcome.finished_at, outcome.attempts)
+    def _give_up(
+        self, outcome: Outcome, missing: frozenset[str], code: str | None, callback: dict[str, str] | None
+    ) -> dict[str, str] | None:
+        """DELIVERY_RETRY_SECONDS after the decision: the request finishes, what was not delivered counted."""
+        rid = outcome.request_id[:128]
+        if missing:
+            self._summary.add("outcomes_undelivered")
+            logger.error(
+                "an outcome door kept refusing; the request finishes",
+                extra={"request_id": rid, "doors": sorted(missing)},
+            )
+        if code is None:
+            return callback
+        self._summary.add("callbacks_undelivered")
+        logger.error("the callback was never delivered; the request finishes", extra={"request_id": rid, "error": code})
+        return undelivered(code)
+
+    def _again_later(self, before: Outcome, outcome: Outcome, now: int) -> None:
+        """Due again after a backoff (unleased, with the decision's attempts); when a door took it meanwhile, the
+        settling item records it first (`doors_taken`), so only the others are tried again."""
+        later = check_at(now + self.redelivery.delay(outcome, now), outcome.attempts)
+        if outcome.doors_taken != before.doors_taken:
+            self._store.decide(outcome, self._owner, later)
         self._store.release(outcome.request_id, self._owner, later, outcome.attempts)
 
     def _finish(self, outcome: Outcome, callback: dict[str, str] | None = None) -> None:

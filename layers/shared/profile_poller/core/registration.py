@@ -7,7 +7,9 @@ What can never succeed raises `Rejected` with the reason; nothing here is retrie
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,7 +17,10 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from .bounds import InvalidSubmittedAt, validate_submitted_at
+from .callbacks import Callbacks, Unavailable
+from .items import outcome_from_map
 from .model import InvalidRequestId, Kind, Status, validate_request_id
+from .ports import StoreError, TaskCallbacks
 
 DETAIL_TYPE = "Profile Request Submitted"
 CORRELATION_MAX_KEYS = 10
@@ -47,6 +52,13 @@ class RegistrationStore(Protocol):
     def put_new(self, item: Mapping[str, Any]) -> bool:
         """Put the item unless its request_id exists; False for a duplicate (the existing item is untouched).
         Raises StoreError when the table cannot be written (transient)."""
+        ...
+
+
+class TokenStore(Protocol):
+    def adopt_token(self, request_id: str, token: str) -> Mapping[str, Any] | None:
+        """Set `task_token` on the item if it is still PENDING (conditional: a finished item is never written);
+        None when set, else the item as it is. Raises StoreError when the table cannot be written (transient)."""
         ...
 
 
@@ -101,20 +113,38 @@ def check_task_token(value: object) -> str:
     return value
 
 
+_TOKEN_KEY = re.compile(r"task.?token", re.IGNORECASE)
+
+
 def redacted(body: str) -> str:
-    """A record as kept for an operator: a task token in it replaced by "***" (it is a credential)."""
+    """A record as kept for an operator: every value under a key matching /task.?token/i, at any depth, replaced
+    by "***" (a token is a credential); a body that is not a JSON object keeps only its length and a hash."""
     try:
         data = json.loads(body)
     except (ValueError, RecursionError):
-        return body
-    if not isinstance(data, dict):
-        return body
-    inner = data.get("detail")
-    detail: dict[str, Any] = inner if isinstance(inner, dict) else data
-    if "task_token" not in detail:
-        return body
-    detail["task_token"] = "***"  # noqa: S105 - the mask, not a password
-    return json.dumps(data)
+        data = None
+    if not isinstance(data, dict | list):
+        digest = hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()
+        return json.dumps({"unreadable_body": {"length": len(body), "sha256": digest}})
+    masked, changed = _masked(data)
+    return json.dumps(masked) if changed else body
+
+
+def _masked(value: Any) -> tuple[Any, bool]:
+    if isinstance(value, dict):
+        out: dict[Any, Any] = {}
+        changed = False
+        for key, inner in value.items():
+            if isinstance(key, str) and _TOKEN_KEY.search(key):
+                out[key], changed = "***", True  # the mask, not a password
+                continue
+            out[key], hit = _masked(inner)
+            changed = changed or hit
+        return out, changed
+    if isinstance(value, list):
+        pairs = [_masked(v) for v in value]
+        return [v for v, _ in pairs], any(hit for _, hit in pairs)
+    return value, False
 
 
 def shown(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -193,9 +223,17 @@ def parse_submission(body: str, now: int | None = None) -> Submission:
 
 
 def register(
-    body: str, store: RegistrationStore, rejected: RejectedRecords, now: int, shards: int = 1
+    body: str,
+    store: RegistrationStore,
+    rejected: RejectedRecords,
+    now: int,
+    shards: int = 1,
+    *,
+    tokens: TokenStore | None = None,
+    tasks: TaskCallbacks | None = None,
 ) -> tuple[Result, str]:
-    """Register one record: (result, request-id or the rejection reason). StoreError propagates (transient)."""
+    """Register one record: (result, request-id or the rejection reason). StoreError propagates (transient).
+    A duplicate with a task token (`tokens` given) is not dropped: see `late_token`."""
     try:
         submission = parse_submission(body, now)
     except Rejected as exc:
@@ -210,4 +248,23 @@ def register(
         task_token=submission.task_token,
     )
     created = store.put_new(item)
+    if not created and submission.task_token is not None and tokens is not None:
+        late_token(submission.request_id, submission.task_token, tokens, tasks)
     return (Result.REGISTERED if created else Result.DUPLICATE), submission.request_id
+
+
+def late_token(request_id: str, token: str, tokens: TokenStore, tasks: TaskCallbacks | None) -> str:
+    """A second workflow registers a known request (docs/producers.md, "Registering twice"): a pending request
+    takes its token in place of the earlier one (the latest registration wins; the request is not moved); a
+    finished one is called back at once with its stored outcome. Nothing else of the item changes. Returns what
+    was done; raises StoreError when the callback may pass later, so SQS delivers the record again."""
+    existing = tokens.adopt_token(request_id, token)
+    if existing is None:
+        return "token replaced"
+    stored = existing.get("outcome")
+    if not isinstance(stored, Mapping) or existing.get("status") == Status.PENDING.value:
+        return "not pending, no outcome: nothing to call back"
+    delivery = Callbacks(tasks, lambda name: None).deliver(outcome_from_map(request_id, stored), token)
+    if isinstance(delivery, Unavailable):
+        raise StoreError(f"calling back a late workflow of {request_id[:128]} failed: {delivery.code}")
+    return "called back"

@@ -79,8 +79,8 @@ class Settler:
     def act(self, claimed: Claimed, verdict: Verdict, credentials: Credentials, charge: bool = True) -> None:
         """Settle one answer; `charge` False: a transient failure is not counted (core/outage.py)."""
         rid = claimed.request.request_id
-        if isinstance(verdict, Pending | Transient | Throttled):  # issue 19: still pending, the poller is alive
-            self._heartbeat(rid, claimed.request.task_token)
+        if isinstance(verdict, Throttled):  # issue 19 (the other verdicts that leave it pending: retry_later)
+            self._alive(claimed)
         match verdict:
             case Pending():
                 self._summary.add("still_pending")
@@ -125,9 +125,11 @@ class Settler:
         errors = 0 if transient is None else request.transient_errors + int(charge)
         if transient is not None and charge and errors >= self._s.max_transient_errors:
             self.finish(claimed, Status.FAILED, reason=f"{errors} transient errors in a row; last: {transient}")
-        elif self._expired(claimed):
             return
-        elif claimed.scheduled > self._last_check(claimed):  # never checked again past MAX_AGE_SECONDS
+        if self._expired(claimed):
+            return
+        self._alive(claimed)  # issue 19: it stays pending
+        if claimed.scheduled > self._last_check(claimed):  # never checked again past MAX_AGE_SECONDS
             self._store.reschedule(request.request_id, self._owner, self._last_check(claimed), errors, transient)
         elif transient is not None or errors != request.transient_errors:  # the claim set the next check already:
             # the count changes, or the failure is recorded (last_error) for the operator, charged or not
@@ -166,6 +168,7 @@ class Settler:
         if retry is not None:
             self._summary.add("transient_errors")
             logger.warning("file copy failed; retried later", extra={"request_id": rid, "reason": retry})
+            self._alive(claimed)
             self._store.reschedule(rid, self._owner, claimed.scheduled, request.transient_errors + 1, retry)
             return
         copied = copied.given_up()
@@ -205,8 +208,16 @@ class Settler:
         due = claimed.due
         if behind and self._expired(claimed):  # a request that keeps stopping sweeps still ends at MAX_AGE_SECONDS
             return
+        self._alive(claimed)
         at = check_at(self._now(), due.attempts) if behind else due.next_check_at
         self._store.release(due.request_id, self._owner, max(at, due.next_check_at), due.attempts)
+
+    # --- heartbeats (issue 19, review item 3): every claim that leaves the request pending tells its waiting task
+    def _alive(self, claimed: Claimed) -> None:
+        """Send the heartbeat (best effort, within the sweep's budget: core/callbacks.py)."""
+        self._heartbeat(claimed.request.request_id, claimed.request.task_token)
+
+    # --- end heartbeats
 
     def _expired(self, claimed: Claimed) -> bool:
         """Past MAX_AGE_SECONDS (from the submission or the last retry): decided EXPIRED now, True."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from .asking import Asker
 from .budget import TimeBudget
 from .cadence import StayUp, first_check_at
-from .callbacks import Callbacks
+from .callbacks import Redelivery
 from .classify import Systemic, Throttled, Transient
 from .copier import FileCopier
 from .copygate import CopyClock, CopyGate
@@ -71,10 +71,9 @@ class Sweep:
         remaining_ms: Callable[[], int],
     ) -> None:
         self._s = settings
-        self._budget = TimeBudget(settings, remaining_ms, deps.clock)  # times the AWS writes it reserves for
-        self._d = deps = replace(
-            deps, store=self._budget.watch_store(deps.store), notifier=self._budget.watch_notifier(deps.notifier)
-        )
+        self._budget = b = TimeBudget(settings, remaining_ms, deps.clock)  # times the AWS calls it reserves for
+        self._d = deps = replace(deps, store=b.watch_store(deps.store), notifier=b.watch_notifier(deps.notifier))
+        self._d = deps = replace(deps, tasks=b.watch_tasks(deps.tasks))  # issue 19: callbacks, heartbeats
         self._owner = owner
         self._gate = TenantGate(
             deps.store,
@@ -101,10 +100,9 @@ class Sweep:
             ),
         )
         self._asker = Asker(deps.api, deps.keys, deps.clock)
-        callbacks = Callbacks(deps.tasks, self.summary.add)  # issue 19
-        self._batch = OutcomeBatch(
-            deps.store, deps.notifier, owner, self.summary, self._expires_at, callbacks=callbacks
-        )
+        cb = self._budget.callbacks(deps.tasks, self.summary.add)  # issue 19, within the sweep's time
+        self._batch = OutcomeBatch(deps.store, deps.notifier, owner, self.summary, self._expires_at, callbacks=cb)
+        self._batch.redelivery = Redelivery.of(settings, deps.clock)  # a refused door: offered again after a backoff
         self._settler = Settler(
             settings,
             deps.store,
@@ -116,7 +114,7 @@ class Sweep:
             stop=self._stop,
             rotate=self._asker.rotate,
             throttled=self._gate.throttled,
-            heartbeat=callbacks.heartbeat,  # issue 19
+            heartbeat=cb.heartbeat,  # issue 19
         )
         self._asking = threading.BoundedSemaphore(settings.concurrency)  # status calls (and settling) at once
         may_wait = lambda: remaining_ms() / 1000 - self._budget.reserve_seconds()  # noqa: E731
@@ -265,11 +263,11 @@ class Sweep:
             return
         self.summary.add("claimed")
         request = PendingRequest.from_item(item, now)
-        if request.settling is not None:  # an earlier sweep decided and died: publish the same outcome again
+        self.summary.note_age(now - request.age_from)  # settling ones too: an outcome no door takes shows its age
+        if request.settling is not None:  # decided: offered again to the doors that have not taken it
             self._batch.add(request.settling, request.task_token)
             return
         claimed = Claimed(request, due, lease_until)
-        self.summary.note_age(now - request.age_from)
         try:
             try:
                 validate_request_id(request.request_id)

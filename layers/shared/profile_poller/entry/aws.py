@@ -58,13 +58,19 @@ class AwsPolicy:
     # issue 19: outcome events and task callbacks; a failure leaves the request pending for the next sweep
     events: ClientPolicy = field(default_factory=lambda: ClientPolicy(4, 2.0, 5.0))
     stepfunctions: ClientPolicy = field(default_factory=lambda: ClientPolicy(4, 2.0, 5.0))
+    # heartbeats are best effort and sent while a check holds its slot: one try, short timeouts (3 s at worst);
+    # a lost one is made up by the next check's, within the workflow's HeartbeatSeconds (docs/producers.md)
+    heartbeats: ClientPolicy = field(default_factory=lambda: ClientPolicy(1, 1.0, 2.0))
     # the operator CLI's --stack lookup
     cloudformation: ClientPolicy = field(default_factory=lambda: ClientPolicy(3, 2.0, 10.0))
     endpoint_url: str | None = None  # local runs only (the fault proxy); AWS_ENDPOINT_URL is honoured anyway
 
-    def client(self, session: boto3.session.Session, service: str, pool: int, *, validate: bool = True) -> Any:
+    def client(
+        self, session: boto3.session.Session, service: str, pool: int, *, validate: bool = True, policy_of: str = ""
+    ) -> Any:
         """`validate=False` skips botocore's client-side parameter validation (about 70 us a DynamoDB call): only
-        for an adapter that builds every parameter itself from typed values (the sweep's store)."""
-        policy: ClientPolicy = getattr(self, service)
+        for an adapter that builds every parameter itself from typed values (the sweep's store). `policy_of` names
+        another policy than the service's own (`heartbeats` for Step Functions heartbeats)."""
+        policy: ClientPolicy = getattr(self, policy_of or service)
         config = policy.config(pool, validate)
         return session.client(service, config=config, endpoint_url=self.endpoint_url)  # type: ignore[call-overload]

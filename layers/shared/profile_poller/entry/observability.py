@@ -79,6 +79,10 @@ SWEEP_METRICS: Mapping[str, tuple[str, MetricUnit]] = {
     "callbacks_refused": ("CallbacksRefused", MetricUnit.Count),
     "callback_failures": ("CallbackFailures", MetricUnit.Count),
     "heartbeats_refused": ("HeartbeatsRefused", MetricUnit.Count),
+    "heartbeats_skipped": ("HeartbeatsSkipped", MetricUnit.Count),
+    # DELIVERY_RETRY_SECONDS ran out (core/callbacks.py): the request finished without this delivery (alarmed)
+    "callbacks_undelivered": ("CallbacksUndelivered", MetricUnit.Count),
+    "outcomes_undelivered": ("OutcomesUndelivered", MetricUnit.Count),
 }
 OLDEST_PENDING_AGE = "OldestPendingAgeSeconds"
 ASKING_RATE = "StatusCallRate"  # the tenant's shared status-call rate (AIMD) when the sweep ended, calls a second

@@ -15,8 +15,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from ..adapters.registrations import DynamoRegistrationStore
 from ..adapters.sqs import SqsRejectedRecords
-from ..core.ports import StoreError
-from ..core.registration import RegistrationStore, RejectedRecords, Result, register
+from ..adapters.stepfunctions import StepFunctionsCallbacks
+from ..core.ports import StoreError, TaskCallbacks
+from ..core.registration import RegistrationStore, RejectedRecords, Result, TokenStore, register
 from .aws import AwsPolicy
 from .config import ConfigError, RegisterSettings, load_register_settings
 from .observability import capture_lambda_handler, logger, metrics, record_registrations, record_systemic_failure
@@ -28,16 +29,21 @@ class RegisterRuntime:
     store: RegistrationStore
     rejected: RejectedRecords
     clock: Callable[[], float] = time.time
+    tokens: TokenStore | None = None  # a duplicate with a task token: the token is kept or called back at once
+    tasks: TaskCallbacks | None = None
 
     @classmethod
     def build(cls, settings: RegisterSettings, clock: Callable[[], float] = time.time) -> RegisterRuntime:
         aws = AwsPolicy()
         session = boto3.session.Session()
+        store = DynamoRegistrationStore(aws.client(session, "dynamodb", 2), settings.table_name)
         return cls(
             settings,
-            DynamoRegistrationStore(aws.client(session, "dynamodb", 2), settings.table_name),
+            store,
             SqsRejectedRecords(aws.client(session, "sqs", 2), settings.rejected_queue_url),
             clock,
+            tokens=store,
+            tasks=StepFunctionsCallbacks(aws.client(session, "stepfunctions", 2)),
         )
 
 
@@ -56,7 +62,13 @@ def _record(record: SQSRecord) -> str:
     assert _runtime is not None
     try:
         result, detail = register(
-            record.body, _runtime.store, _runtime.rejected, int(_runtime.clock()), _runtime.settings.due_shards
+            record.body,
+            _runtime.store,
+            _runtime.rejected,
+            int(_runtime.clock()),
+            _runtime.settings.due_shards,
+            tokens=_runtime.tokens,
+            tasks=_runtime.tasks,
         )
     except StoreError as exc:  # transient: reported as a batch item failure, SQS delivers the record again
         _counts["deferred"] += 1

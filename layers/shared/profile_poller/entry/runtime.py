@@ -92,7 +92,10 @@ class Runtime:
             ),
             archive=S3Archive(aws.client(session, "s3", pool), settings.bucket_name),
             notifier=doors[0] if len(doors) == 1 else AllDoors(doors),
-            tasks=StepFunctionsCallbacks(aws.client(session, "stepfunctions", pool)),  # issue 19
+            tasks=StepFunctionsCallbacks(  # issue 19; heartbeats on a one-try client (entry/aws.py)
+                aws.client(session, "stepfunctions", pool),
+                heartbeats=aws.client(session, "stepfunctions", pool, policy_of="heartbeats"),
+            ),
             clock=clock,
             sleep=sleep,
             rng=random.Random(),  # noqa: S311 - backoff jitter, not security
