@@ -117,6 +117,8 @@ def test_alarms_watch_errors_queues_systemic_failures_files_not_archived_and_the
         "Invocations",
         "PublishFailures",
         "CallbackFailures",
+        "CallbacksUndelivered",
+        "OutcomesUndelivered",
         "RegistrationsRejected",
         "ArchiveFailures",
         "CopiesOutOfTime",
