@@ -166,7 +166,8 @@ class Settler:
         if retry is not None:
             self._summary.add("transient_errors")
             logger.warning("file copy failed; retried later", extra={"request_id": rid, "reason": retry})
-            self._store.reschedule(rid, self._owner, claimed.scheduled, request.transient_errors + 1, retry)
+            later = min(claimed.scheduled, self._last_check(claimed))  # a copy retry never comes back past MAX_AGE
+            self._store.reschedule(rid, self._owner, later, request.transient_errors + 1, retry)
             return
         copied = copied.given_up()
         self._summary.add("archive_failures", self._copier.discard_unarchived(request, copied.files))
