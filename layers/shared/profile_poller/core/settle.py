@@ -202,9 +202,10 @@ class Settler:
     def release(self, claimed: Claimed, behind: bool = False) -> None:
         """Give back a request without counting the attempt, unleased: due again where it was, or (`behind`: the
         request whose answer stopped the sweep) due now, behind every request already due, so the next sweep
-        serves the others before it meets this one again."""
+        serves the others before it meets this one again. Past MAX_AGE_SECONDS it is EXPIRED instead, without a
+        status call (core/expiry.py): a stopped sweep, or one that keeps stopping, still ends it on time."""
         due = claimed.due
-        if behind and self._expired(claimed):  # a request that keeps stopping sweeps still ends at MAX_AGE_SECONDS
+        if self._expired(claimed):
             return
         at = check_at(self._now(), due.attempts) if behind else due.next_check_at
         self._store.release(due.request_id, self._owner, max(at, due.next_check_at), due.attempts)
