@@ -50,14 +50,14 @@ def test_a_file_copy_retried_later_sends_a_heartbeat() -> None:
     api.files["/f.csv"] = [TransportError("download broke off: reset")]
     _sweep(clock, store, api, sfn)
     assert store.items["r1"]["status"] == "PENDING" and sfn.finals == []
-    assert len(sfn.beats["tok-r1"]) == 1
+    assert len(sfn.beats["tok-r1"]) >= 1  # given back by the sweep, then walked by the expiry walk
 
 
 def test_an_unexpected_error_of_a_port_sends_a_heartbeat() -> None:
     clock, store, api, sfn = _world({"r1": [KeyError("surprise")]})
     _sweep(clock, store, api, sfn)
     assert store.items["r1"]["status"] == "PENDING"
-    assert len(sfn.beats["tok-r1"]) == 1
+    assert len(sfn.beats["tok-r1"]) >= 1  # given back by the sweep, then walked by the expiry walk
 
 
 def test_still_running_transient_and_throttled_answers_send_a_heartbeat() -> None:
@@ -79,10 +79,10 @@ def test_requests_given_back_by_an_outage_stop_send_a_heartbeat() -> None:
     # When a sweep stops asking for the outage
     summary = _sweep(clock, store, api, sfn, concurrency=1)
     assert summary["stopped"] is not None
-    # Then each request it claimed was given back pending with a heartbeat, asked or not
-    claimed = int(summary["claimed"])  # type: ignore[call-overload]
+    # Then each request was given back pending with a heartbeat, asked or not: those the sweep claimed, and the
+    # others when the expiry walk after the systemic stop claimed them (core/expiry.py)
     assert int(summary["not_started"]) >= 1  # type: ignore[call-overload]
-    assert len(sfn.beats) == claimed
+    assert set(sfn.beats) == {f"tok-{rid}" for rid in answers}
     assert all(store.items[rid]["status"] == "PENDING" for rid in answers)
 
 
@@ -94,4 +94,4 @@ def test_the_request_given_back_by_a_systemic_stop_sends_a_heartbeat() -> None:
     assert "systemic" in str(summary["stopped"])
     # Then the request is given back pending, and its waiting task told the poller is alive
     assert store.items["r1"]["status"] == "PENDING" and "lease_owner" not in store.items["r1"]
-    assert len(sfn.beats["tok-r1"]) == 1
+    assert len(sfn.beats["tok-r1"]) >= 1  # given back by the sweep, then walked by the expiry walk

@@ -4,8 +4,8 @@ boto3 directly rather than Powertools Parameters: the same cache-with-TTL and fo
 the Parameters utility (AppConfig, SSM and DynamoDB providers) at the handler's cold import.
 
 Secret value: JSON `{"api_key": "...", "base_url": "https://tenant.webexcampaign.io", "sftp": {...}}` or the bare
-key; the optional `sftp` section is read by sftp_secret.py. API_BASE_URL, when set, overrides the secret's
-base_url. Errors never carry the value.
+key; the optional `sftp` section is read by sftp_secret.py (a bad one refuses SFTP files only, the key stays usable).
+API_BASE_URL, when set, overrides the secret's base_url. Errors never carry the value.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..core.log import logger
 from ..core.ports import Credentials, CredentialsError, SftpSettings
 from ..core.settings import ConfigError, check_base_url
 
@@ -36,6 +37,7 @@ def parse_secret(value: object, base_url_override: str, allow_plain_http: bool) 
     text = value.strip()
     base_url = ""
     sftp: SftpSettings | None = None
+    sftp_refused: str | None = None
     ca_bundle: str | None = None
     if text[0] in '{["':
         try:
@@ -51,9 +53,7 @@ def parse_secret(value: object, base_url_override: str, allow_plain_http: bool) 
         raw_base = data.get("base_url", "")
         base_url = raw_base if isinstance(raw_base, str) else ""
         if data.get("sftp") is not None:
-            from .sftp_secret import parse_sftp_section  # noqa: PLC0415 - lazy: only secrets with an sftp section
-
-            sftp = parse_sftp_section(data["sftp"])
+            sftp, sftp_refused = _sftp_section(data["sftp"])
         if data.get("ca_bundle") is not None:
             ca_bundle = _ca_bundle(data["ca_bundle"])
     if any(c.isspace() for c in text) or not text.isprintable():
@@ -65,7 +65,23 @@ def parse_secret(value: object, base_url_override: str, allow_plain_http: bool) 
         base_url = check_base_url(base_url, allow_plain_http, "API_BASE_URL or the secret's base_url")
     except ConfigError as exc:
         raise CredentialsError(str(exc)) from None
-    return Credentials(api_key=text, base_url=base_url, sftp=sftp, ca_bundle=ca_bundle)
+    return Credentials(api_key=text, base_url=base_url, sftp=sftp, ca_bundle=ca_bundle, sftp_refused=sftp_refused)
+
+
+def _sftp_section(section: object) -> tuple[SftpSettings | None, str | None]:
+    """The sftp section, or why it is refused: a bad section (a malformed host_keys line, no usable key, a missing
+    field) refuses SFTP files only, never the API key (HTTPS files and status calls go on). The reason names the
+    field and line number, never a value."""
+    from .sftp_secret import parse_sftp_section  # noqa: PLC0415 - lazy: only secrets with an sftp section
+
+    try:
+        return parse_sftp_section(section), None
+    except CredentialsError as exc:
+        logger.error(
+            "the secret's sftp section is refused: SFTP files are not archived until it is fixed",
+            extra={"reason": str(exc)},
+        )
+        return None, f"the secret's sftp section is refused: {exc}"
 
 
 def _ca_bundle(value: object) -> str:

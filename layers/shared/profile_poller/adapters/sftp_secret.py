@@ -53,7 +53,7 @@ def _host_keys(value: object) -> tuple[str, ...]:
     warning naming the line; a malformed line refuses the secret, naming the line number, never the key."""
     if not isinstance(value, list) or not value:
         raise _bad("host_keys", "must be a non-empty list of known_hosts lines (the pinned server keys)")
-    lines = []
+    lines, skipped = [], []
     for number, line in enumerate(value, 1):
         if isinstance(line, str) and (not line.strip() or line.lstrip().startswith("#")):
             continue  # a blank line or ssh-keyscan's "# host:port SSH-2.0-…" comment
@@ -69,10 +69,12 @@ def _host_keys(value: object) -> tuple[str, ...]:
                 "a pinned host key of a type the SFTP client cannot check is skipped",
                 extra={"field": "sftp.host_keys", "line": number, "key_type": fields[1]},
             )
+            skipped.append(f"line {number} ({fields[1]})")
             continue
         lines.append(" ".join(fields[:3]))
     if not lines:
-        raise _bad("host_keys", f"has no key of a type the SFTP client can check ({', '.join(USABLE_KEY_TYPES)})")
+        why = f"; skipped: {', '.join(skipped)}" if skipped else ""
+        raise _bad("host_keys", f"has no key of a type the SFTP client can check ({', '.join(USABLE_KEY_TYPES)}){why}")
     return tuple(lines)
 
 

@@ -109,7 +109,7 @@ class FileCopier:
         self._gate = gate  # the copy slots and deadline (core/copygate.py); None: unbounded (tests)
 
     def _open(self, path: str, credentials: Credentials) -> AbstractContextManager[RemoteFile]:
-        route = choose_source(path, self._mode, credentials.sftp, self._file_hosts)
+        route = choose_source(path, self._mode, credentials.sftp, self._file_hosts, credentials.sftp_refused)
         if isinstance(route, HttpsFile):
             return self._api.open_file(route.value, credentials)
         if self._sftp is None or credentials.sftp is None:

@@ -126,6 +126,9 @@ class Credentials:
     base_url: str
     sftp: SftpSettings | None = None
     ca_bundle: str | None = None  # the secret's `ca_bundle`: PEM certificates of a private CA
+    # why the secret's `sftp` section was refused (a field, a line number, never a value): SFTP files are refused
+    # one by one with this reason while the API key and HTTPS files stay usable; None when it was accepted or absent
+    sftp_refused: str | None = None
 
     def __repr__(self) -> str:
         return f"Credentials(api_key='***', base_url={self.base_url!r}, sftp={self.sftp!r})"

@@ -169,7 +169,8 @@ class Settler:
             self._summary.add("transient_errors")
             logger.warning("file copy failed; retried later", extra={"request_id": rid, "reason": retry})
             self._alive(claimed)
-            self._store.reschedule(rid, self._owner, claimed.scheduled, request.transient_errors + 1, retry)
+            later = min(claimed.scheduled, self._last_check(claimed))  # a copy retry never comes back past MAX_AGE
+            self._store.reschedule(rid, self._owner, later, request.transient_errors + 1, retry)
             return
         copied = copied.given_up()
         self._summary.add("archive_failures", self._copier.discard_unarchived(request, copied.files))
@@ -204,9 +205,10 @@ class Settler:
     def release(self, claimed: Claimed, behind: bool = False) -> None:
         """Give back a request without counting the attempt, unleased: due again where it was, or (`behind`: the
         request whose answer stopped the sweep) due now, behind every request already due, so the next sweep
-        serves the others before it meets this one again."""
+        serves the others before it meets this one again. Past MAX_AGE_SECONDS it is EXPIRED instead, without a
+        status call (core/expiry.py): a stopped sweep, or one that keeps stopping, still ends it on time."""
         due = claimed.due
-        if behind and self._expired(claimed):  # a request that keeps stopping sweeps still ends at MAX_AGE_SECONDS
+        if self._expired(claimed):
             return
         self._alive(claimed)
         at = check_at(self._now(), due.attempts) if behind else due.next_check_at

@@ -11,6 +11,9 @@
 | bare path                          | https       | any               | HTTPS relative to the API base URL        |
 | bare path                          | sftp        | yes               | SFTP under base_dir                       |
 | bare path                          | sftp        | no                | not archived: no SFTP credentials         |
+
+A secret whose `sftp` section was refused (a bad host_keys line, no usable key) counts as having one: the values
+SFTP would fetch are not archived, each with the refusal's reason (the field and line number).
 """
 
 from __future__ import annotations
@@ -45,17 +48,26 @@ Route = HttpsFile | SftpFile
 
 
 def choose_source(
-    value: str, mode: FileSource, sftp: SftpSettings | None, file_hosts: frozenset[str] = frozenset()
+    value: str,
+    mode: FileSource,
+    sftp: SftpSettings | None,
+    file_hosts: frozenset[str] = frozenset(),
+    sftp_refused: str | None = None,
 ) -> Route:
-    """Where to fetch one `file` / `error-file` value from; FileRefused when it may not be fetched at all."""
+    """Where to fetch one `file` / `error-file` value from; FileRefused when it may not be fetched at all.
+    `sftp_refused`: the secret has an sftp section that was refused (why): every value SFTP would fetch is refused
+    with that reason, and a bare path still counts as SFTP (FILE_SOURCE=auto), never as HTTPS."""
     text = value.strip()
     scheme = _split(text).scheme.lower() if ":" in text.split("/", 1)[0] else ""
+    if scheme == "sftp" and sftp_refused is not None:
+        raise FileRefused(sftp_refused)
     if scheme == "sftp":
         return _sftp_url(text, sftp, file_hosts)
-    if scheme or mode is FileSource.HTTPS or (mode is FileSource.AUTO and sftp is None):
+    has_sftp = sftp is not None or sftp_refused is not None
+    if scheme or mode is FileSource.HTTPS or (mode is FileSource.AUTO and not has_sftp):
         return HttpsFile(text)
     if sftp is None:
-        raise FileRefused("FILE_SOURCE=sftp but the secret has no 'sftp' section")
+        raise FileRefused(sftp_refused or "FILE_SOURCE=sftp but the secret has no 'sftp' section")
     return SftpFile(sftp.host, sftp.port, sftp_path(text, sftp.base_dir))
 
 

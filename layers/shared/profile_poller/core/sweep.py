@@ -1,8 +1,4 @@
-"""One bounded sweep over the due requests (DESIGN §2). Knows only ports: no boto3, no requests.
-
-CONCURRENCY status calls are in flight at once; claims run ahead of them on as many threads again, so a
-worker that gets its answer finds the next request already claimed.
-"""
+"""One bounded sweep over the due requests (DESIGN §2), ports only; claims run ahead of CONCURRENCY status calls."""
 
 from __future__ import annotations
 
@@ -20,6 +16,7 @@ from .callbacks import Redelivery
 from .classify import Systemic, Throttled, Transient
 from .copier import FileCopier
 from .copygate import CopyClock, CopyGate
+from .expiry import ExpiryDrain
 from .items import PendingRequest
 from .log import logger
 from .model import InvalidRequestId, Status, validate_request_id
@@ -116,6 +113,7 @@ class Sweep:
             throttled=self._gate.throttled,
             heartbeat=cb.heartbeat,  # issue 19
         )
+        self._drain = ExpiryDrain(settings, deps.store, owner, self._settler, self._batch)  # review item 4
         self._asking = threading.BoundedSemaphore(settings.concurrency)  # status calls (and settling) at once
         may_wait = lambda: remaining_ms() / 1000 - self._budget.reserve_seconds()  # noqa: E731
         self._stay_up = StayUp.for_sweep(settings, deps.store, deps.clock, deps.sleep, may_wait)
@@ -148,6 +146,7 @@ class Sweep:
         finally:
             if self._d.sftp is not None:
                 self._d.sftp.end_sweep()  # one SSH connection per sweep: a frozen container keeps none open
+        self._drain.after(self.summary, int(self._d.clock()), self._budget.short)  # past MAX_AGE: EXPIRED (expiry.py)
         self._batch.flush()
         self._gate.end()
         self.summary.stopped = self._stop_reason

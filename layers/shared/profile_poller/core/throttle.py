@@ -80,8 +80,10 @@ class AdaptiveLimiter:
             return AskingLease(owner, until, self._rate, now, self._paused_until)
 
     def acquire(self, max_wait: float = float("inf")) -> None:
-        """Wait for the next grant (no retry loop: each wait is computed, then slept). A wait longer than
-        `max_wait` is not slept: PauseTooLong, and no grant is taken."""
+        """Wait for the next grant (no retry loop: each wait is computed, then slept). `max_wait` bounds the whole
+        wait, from the call on: a grant further off than that deadline (a Retry-After that arrived while this
+        caller slept included) is not waited for: PauseTooLong, and no grant is taken."""
+        deadline = self._clock() + max_wait
         with self._gate:
             while True:
                 with self._lock:
@@ -91,8 +93,11 @@ class AdaptiveLimiter:
                     if wait <= 0:
                         self._next = now + 1.0 / self._rate
                         return
-                if wait > max_wait:
-                    raise PauseTooLong(f"the next status call is {wait:.0f} s away; the sweep waits {max_wait:.0f} s")
+                if now + wait > deadline:
+                    raise PauseTooLong(
+                        f"the next status call is {wait:.0f} s away; the sweep waits {max(0.0, deadline - now):.0f} s"
+                        f" more (of {max_wait:.0f} s)"
+                    )
                 self._sleep(wait)
 
     def accepted(self) -> None:
