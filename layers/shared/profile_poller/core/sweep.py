@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import math
-import random
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from .asking import Asker
 from .budget import TimeBudget
 from .cadence import StayUp, first_check_at
 from .callbacks import Redelivery
 from .classify import Systemic, Throttled, Transient
-from .copier import FileCopier
-from .copygate import CopyClock, CopyGate
 from .expiry import ExpiryDrain
 from .items import PendingRequest
 from .log import logger
@@ -24,37 +21,19 @@ from .outage import OutageWatch
 from .outcomes import OutcomeBatch, SweepSummary
 from .pacing import cadence_seconds
 from .ports import (
-    Archive,
     CredentialsError,
     ItemRejected,
-    KeySource,
     LeaseLost,
-    Notifier,
-    RequestStore,
-    SftpSource,
-    StatusApi,
     StoreError,
-    TaskCallbacks,
 )
 from .schedule import Due, check_at
 from .settings import Settings
 from .settle import Claimed, Settler, TableFailed
 from .shards import shards_to_read
+from .sweep_parts import SweepDeps, copier_for, guarded
 from .throttle import LONGEST_PAUSE, PauseTooLong, TenantGate
 
-
-@dataclass
-class SweepDeps:
-    store: RequestStore
-    api: StatusApi
-    keys: KeySource
-    archive: Archive
-    notifier: Notifier
-    clock: Callable[[], float]
-    sleep: Callable[[float], None]
-    rng: random.Random = field(default_factory=random.Random)
-    sftp: SftpSource | None = None
-    tasks: TaskCallbacks | None = None  # issue 19: Step Functions callbacks for requests with a task token
+__all__ = ["Sweep", "SweepDeps"]
 
 
 class Sweep:
@@ -72,30 +51,11 @@ class Sweep:
         self._d = deps = replace(deps, store=b.watch_store(deps.store), notifier=b.watch_notifier(deps.notifier))
         self._d = deps = replace(deps, tasks=b.watch_tasks(deps.tasks))  # issue 19: callbacks, heartbeats
         self._owner = owner
-        self._gate = TenantGate(
-            deps.store,
-            owner,
-            settings.rate_limit_per_second,
-            deps.clock,
-            deps.sleep,
-            max_pause=settings.backoff_max_seconds,
-        )
+        rate, pause = settings.rate_limit_per_second, settings.backoff_max_seconds
+        self._gate = TenantGate(deps.store, owner, rate, deps.clock, deps.sleep, max_pause=pause)
         self._outages = OutageWatch()
         self.summary = SweepSummary()
-        copier = FileCopier(
-            deps.api,
-            deps.archive,
-            settings.archive_prefix,
-            settings.max_file_bytes,
-            sftp=deps.sftp,
-            mode=settings.file_source,
-            file_hosts=settings.file_hosts,
-            gate=CopyGate(
-                settings.copy_concurrency,
-                CopyClock.for_sweep(settings, remaining_ms),
-                on_cut=lambda: self.summary.add("copies_out_of_time"),
-            ),
-        )
+        copier = copier_for(settings, deps, remaining_ms, on_cut=lambda: self.summary.add("copies_out_of_time"))
         self._asker = Asker(deps.api, deps.keys, deps.clock)
         cb = self._budget.callbacks(deps.tasks, self.summary.add)  # issue 19, within the sweep's time
         self._batch = OutcomeBatch(deps.store, deps.notifier, owner, self.summary, self._expires_at, callbacks=cb)
@@ -219,30 +179,8 @@ class Sweep:
         return True
 
     def _guarded(self, due: Due, slots: threading.Semaphore) -> None:
-        request_id = due.request_id
         try:
-            self._process(due)
-        except LeaseLost:
-            self.summary.add("leases_lost")
-            logger.warning(
-                "lease lost before the write; another invocation owns the request",
-                extra={"request_id": request_id[:128]},
-            )
-        except ItemRejected as exc:  # this item's problem (too large): the others carry on
-            self.summary.add("errors")
-            logger.error(
-                "the table refused a write for this request; its lease expires and it is tried again",
-                extra={"request_id": request_id[:128], "reason": str(exc)},
-            )
-        except (StoreError, TableFailed) as exc:  # the table is failing: asking more would only pile up leases
-            self.summary.add("systemic")
-            self._stop(f"the table could not be written: {exc}", systemic=True)
-        except Exception:
-            self.summary.add("errors")
-            logger.exception(
-                "unexpected error; the lease will expire and the request is asked again",
-                extra={"request_id": request_id[:128]},
-            )
+            guarded(self._process, due, self.summary, self._stop)  # one request's errors, mapped (sweep_parts.py)
         finally:
             slots.release()
 
