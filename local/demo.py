@@ -3,7 +3,8 @@
 Starts a moto server and the Campaign API simulator on 127.0.0.1, creates the stack's resources, stores the
 API secret, registers requests covering every scenario, then runs the real handler with events/schedule.json
 over several scheduled ticks (the clock jumps an hour between ticks) and prints what a user would look at; then
-one job that finishes 30 s after submission, announced seconds later by a sweep with the template's cadence.
+one job that finishes 30 s after submission, announced seconds later by a sweep with the template's cadence
+(local/demo_short_job.py).
 """
 
 from __future__ import annotations
@@ -13,22 +14,19 @@ import importlib.util
 import io
 import json
 import logging
-import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from local.context import LambdaContext, OffsetClock
+from local.demo_short_job import short_job
 from local.demo_workflow import outcome_rule, print_outcome_events, workflow_demo
 from local.registration import create_registration, deliver, put_submissions, queued
 from local.sftp_server import SftpServer
 from local.simulator import FileSpec, Simulator, Step
 from local.stack import apply_env, aws_env, create_stack, drain, moto_server
-from local.template import TEMPLATE, load_template
 from local.workflow import OUTCOME_BUS
-from profile_poller.adapters.dynamo_items import to_dynamo
-from profile_poller.core import registration
 from profile_poller.core.model import Kind
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,46 +131,6 @@ def _print_table(rows: list[list[str]], header: list[str]) -> None:
     print(line.format(*["-" * w for w in widths]))
     for row in rows:
         print(line.format(*row))
-
-
-def _short_job(app: Any, sim: Simulator, stack: Any, clock: OffsetClock, *build: Any) -> None:
-    """The template's cadence (a sweep that stays up while requests fall due, the first check at
-    BACKOFF_BASE_SECONDS of age): a job that finishes 30 s after it was submitted is announced seconds later, in
-    the same invocation. The sweep's waits move the demo's clock instead of sleeping."""
-    _, load_settings, runtime = build
-    cadence = {
-        name: str(value)
-        for name, value in load_template(TEMPLATE)["Resources"]["PollerFunction"]["Properties"]["Environment"][
-            "Variables"
-        ].items()
-        if name in ("BACKOFF_BASE_SECONDS", "BACKOFF_AGE_FRACTION", "STAY_UP_SECONDS")
-    }
-    submitted = int(clock())
-    finishes = submitted + 30
-    sim.script("short-job", Step.pending())
-
-    def wait(seconds: float) -> None:
-        clock.advance(seconds)
-        if clock() >= finishes:
-            sim.script("short-job", Step.done_update(2, None))
-
-    app.use_runtime(runtime.build(load_settings({**os.environ, **cadence}), clock=clock, sleep=wait))
-    # the producer item, submitted "now" on the demo's clock (hours ahead of the wall clock by this point, which the
-    # producer helper would refuse as a time from the future): written as the helper writes it
-    item = registration.pending_item("short-job", kind=Kind.UPDATE, submitted_at=submitted)
-    stack.client("dynamodb").put_item(
-        TableName=stack.table, Item=to_dynamo(item), ConditionExpression="attribute_not_exists(request_id)"
-    )
-    event = json.loads((ROOT / "events" / "schedule.json").read_text())
-    with contextlib.redirect_stdout(io.StringIO()):
-        app.lambda_handler(event, LambdaContext())
-    item = stack.client("dynamodb").get_item(TableName=stack.table, Key={"request_id": {"S": "short-job"}})["Item"]
-    announced = int(item["finished_at"]["N"])
-    print(
-        f"\nshort job with the template's cadence ({', '.join(f'{k}={v}' for k, v in cadence.items())}): submitted "
-        f"at +0 s, finished at +30 s, {item['status']['S']} and announced at +{announced - submitted} s "
-        f"({announced - finishes} s after it finished), asked {sim.status_calls['short-job']} times, one invocation"
-    )
 
 
 def main() -> int:
@@ -300,7 +258,7 @@ def main() -> int:
             f"(as scripted), {len(messages)} notifications"
         )
         print_outcome_events(stack, failed_events)
-        _short_job(app, sim, stack, clock, register, load_settings, Runtime)
+        short_job(app, sim, stack, clock, register, load_settings, Runtime)
         workflow_demo(sim, API_KEY, register_function)
         print("\n$ profile-poller stats   # the CLI reads the wall clock; the sweeps above ran 6 simulated hours ahead")
         sys.stdout.flush()

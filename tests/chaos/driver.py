@@ -7,7 +7,7 @@ aws_faults=F max_rate_ratio=M throttled_share=S` (the AWS faults the proxy injec
 the busiest second of status calls over RATE_LIMIT_PER_SECOND; the share of status calls the simulated tenant's
 hidden limit, HIDDEN_LIMIT a second, answered 429; scripted 429s are faults and not counted there).
 This module scripts the requests and runs the sweeps; the crash points are tests/chaos/crashes.py, the Report and
-the invariants checked after the run tests/chaos/invariants.py.
+the invariants checked after the run tests/chaos/invariants.py, the virtual clock tests/chaos/virtual_time.py.
 """
 
 from __future__ import annotations
@@ -16,13 +16,8 @@ import json
 import logging
 import random
 import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
-
-import botocore.endpoint
 
 from local.faultproxy import FaultProxy
 from local.simulator import FileSpec, Simulator, Step
@@ -38,6 +33,7 @@ from tests.chaos.crashes import Crash, Dying, Killer
 from tests.chaos.invariants import Report, check
 from tests.chaos.outage import run_outage
 from tests.chaos.sftp_files import SftpPlan
+from tests.chaos.virtual_time import VirtualClock, virtual_aws_backoff
 
 KEY_1, KEY_2 = "chaos-key-one-4f1c", "chaos-key-two-9d2e"
 LEASE = 600
@@ -57,46 +53,6 @@ FAULTS: list[Callable[[], Step]] = [
     lambda: Step.raw(200, b""),
 ]
 FILE_FAULTS: list[list[str]] = [[], [], ["truncate"], ["reset"], ["500"], ["truncate", "reset"]]
-
-
-class VirtualClock:
-    """Wall time plus an offset. The sweeps' waits (the rate limiter's grants, Retry-After pauses) advance the
-    offset instead of sleeping, and the simulator stamps status calls with this clock too, so its hidden limit
-    and the limiter agree on what a second is while the run does not wait for them."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.offset += max(0.0, seconds)
-
-
-class _TimeWithVirtualSleep:
-    """The `time` module as botocore's endpoint sees it during the run: everything real but `sleep`."""
-
-    def __init__(self, clock: VirtualClock) -> None:
-        self.sleep = clock.sleep
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(time, name)
-
-
-@contextmanager
-def _virtual_aws_backoff(clock: VirtualClock) -> Iterator[None]:
-    """botocore's retry backoff (standard mode: up to 20 s between attempts) advances the virtual clock instead of
-    sleeping. The injected faults are drawn per request, not per second, so the same calls meet the same faults
-    and are retried as often; only the waiting goes (it was most of a small run's time)."""
-    saved = botocore.endpoint.time  # type: ignore[attr-defined]
-    botocore.endpoint.time = _TimeWithVirtualSleep(clock)  # type: ignore[attr-defined]
-    try:
-        yield
-    finally:
-        botocore.endpoint.time = saved  # type: ignore[attr-defined]
 
 
 class _Lines(logging.Handler):
@@ -147,7 +103,7 @@ def run_chaos(stack: LocalStack, sim: Simulator, requests: int, seed: int = 7, s
     sim.hidden_limit = HIDDEN_LIMIT  # the tenant's own limit, below ours: the sweeps find it (AIMD)
     clock = VirtualClock()
     sim.clock = clock  # the hidden limit counts calls per second of the sweeps' own (virtual) time
-    with FaultProxy(stack.endpoint, BASE, seed) as proxy, _virtual_aws_backoff(clock):
+    with FaultProxy(stack.endpoint, BASE, seed) as proxy, virtual_aws_backoff(clock):
         report = _run(stack, sim, requests, seed, proxy, sftp, clock)
     report.aws_faults = proxy.total
     report.max_rate_ratio = sim.busiest_window(1.0) / RATE

@@ -1,21 +1,17 @@
 """Every environment variable reaches its setting and the defaults match the documented table; a missing
-required variable or a bad value is named; zero is refused where it would stop the poller; every bound is where
-docs/configuration.md puts it, and the lease is checked against the function timeout to the millisecond, with the
-whole message an operator reads."""
+required variable or a bad value is named, and a base URL is accepted only as documented. The bounds of each setting
+are in test_setting_bounds.py."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
-from profile_poller.core.settings import MAX_ARCHIVE_BYTES, check_base_url
+from profile_poller.core.settings import check_base_url
 from profile_poller.core.shards import MAX_DUE_SHARDS
 from profile_poller.entry.config import (
     ConfigError,
     RegisterSettings,
     Settings,
-    check_lease,
     load_due_shards,
     load_register_settings,
     load_settings,
@@ -77,35 +73,6 @@ def test_blank_values_take_the_defaults() -> None:
     assert load_settings({**REQUIRED, **dict.fromkeys(names, "  ")}) == load_settings(REQUIRED)
     assert load_settings({**REQUIRED, "ARCHIVE_PREFIX": "/"}).archive_prefix == "profile-requests"
     assert load_settings(REQUIRED).http_timeout_seconds == 10.0
-
-
-@pytest.mark.parametrize(
-    ("name", "lowest", "too_low"),
-    [
-        ("CONCURRENCY", "1", "0"),
-        ("RATE_LIMIT_PER_SECOND", "0.01", "0.009"),
-        ("MAX_AGE_SECONDS", "1", "0"),
-        ("MAX_TRANSIENT_ERRORS", "1", "0"),
-        ("LEASE_SECONDS", "1", "0"),
-        ("TIME_MARGIN_SECONDS", "0", "-1"),
-        ("RETENTION_DAYS", "1", "0"),
-        ("DUE_SHARDS", "1", "0"),
-        ("MAX_FILE_BYTES", "1", "0"),
-        ("HTTP_TIMEOUT_SECONDS", "0.1", "0.09"),
-        ("BACKOFF_BASE_SECONDS", "0", "-0.5"),
-    ],
-)
-def test_each_bound_is_exactly_where_documented(name: str, lowest: str, too_low: str) -> None:
-    assert str(getattr(load_settings({**REQUIRED, name: lowest}), name.lower())) in (lowest, f"{lowest}.0")
-    with pytest.raises(ConfigError, match=rf"^{name} must be at least .*, got {too_low}$"):
-        load_settings({**REQUIRED, name: too_low})
-
-
-def test_backoff_max_may_be_zero_only_with_a_zero_base() -> None:
-    s = load_settings({**REQUIRED, "BACKOFF_BASE_SECONDS": "0", "BACKOFF_MAX_SECONDS": "0"})
-    assert (s.backoff_base_seconds, s.backoff_max_seconds) == (0, 0)
-    with pytest.raises(ConfigError, match=r"BACKOFF_MAX_SECONDS must be at least 0\.0, got -1"):
-        load_settings({**REQUIRED, "BACKOFF_BASE_SECONDS": "0", "BACKOFF_MAX_SECONDS": "-1"})
 
 
 @pytest.mark.parametrize(
@@ -196,26 +163,6 @@ def test_false_spelled_out_and_edge_characters_of_prefix_and_url_are_kept() -> N
     assert check_base_url("https://t.example/X/", False, "API_BASE_URL") == "https://t.example/X"
 
 
-@pytest.mark.parametrize(
-    ("name", "lowest", "too_low"),
-    [("FILE_NOT_FOUND_TRIES", "1", "0"), ("SFTP_TIMEOUT_SECONDS", "0.1", "0.09"), ("SFTP_TRANSFERS", "1", "0")],
-)
-def test_the_file_source_bounds(name: str, lowest: str, too_low: str) -> None:
-    assert str(getattr(load_settings({**REQUIRED, name: lowest}), name.lower())) in (lowest, f"{lowest}.0")
-    with pytest.raises(ConfigError, match=rf"^{name} must be at least"):
-        load_settings({**REQUIRED, name: too_low})
-
-
-@pytest.mark.parametrize(("name", "highest"), [("DUE_SHARDS", MAX_DUE_SHARDS), ("MAX_FILE_BYTES", MAX_ARCHIVE_BYTES)])
-def test_the_upper_bounds(name: str, highest: int) -> None:
-    assert getattr(load_settings({**REQUIRED, name: str(highest)}), name.lower()) == highest
-    with pytest.raises(ConfigError, match=rf"^{name} must be at most {highest}"):
-        load_settings({**REQUIRED, name: str(highest + 1)})
-    assert load_due_shards({"DUE_SHARDS": str(MAX_DUE_SHARDS)}) == MAX_DUE_SHARDS
-    with pytest.raises(ConfigError, match="DUE_SHARDS"):
-        load_due_shards({"DUE_SHARDS": str(MAX_DUE_SHARDS + 1)})
-
-
 def test_the_registration_function_reads_its_own_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     env = {"TABLE_NAME": " t ", "REJECTED_QUEUE_URL": " https://sqs/q ", "DUE_SHARDS": "4"}
     assert load_register_settings(env) == RegisterSettings("t", "https://sqs/q", 4)
@@ -230,28 +177,6 @@ def test_the_registration_function_reads_its_own_variables(monkeypatch: pytest.M
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     assert load_register_settings() == RegisterSettings("t", "https://sqs/q", 4)
-
-
-@pytest.mark.parametrize("name", ["COPY_CONCURRENCY", "COPY_MIN_BYTES_PER_SECOND"])
-def test_the_copy_bounds(name: str) -> None:
-    assert getattr(load_settings({**REQUIRED, name: "1"}), name.lower()) == 1
-    with pytest.raises(ConfigError, match=rf"^{name} must be at least 1, got 0$"):
-        load_settings({**REQUIRED, name: "0"})
-    assert load_register_settings({"TABLE_NAME": "t", "REJECTED_QUEUE_URL": "q", "DUE_SHARDS": "1"}).due_shards == 1
-
-
-SETTINGS = Settings(table_name="t", bucket_name="b", topic_arn="arn:t", secret_id="s")
-
-
-def test_a_timeout_one_millisecond_past_the_lease_is_refused() -> None:
-    # Given a lease of 900 s and an invocation that starts with 900.001 s left (the timeout rounds up to 901 s)
-    # When the lease is checked, Then it is refused, and the message tells the operator what to set
-    with pytest.raises(ConfigError) as refused:
-        check_lease(replace(SETTINGS, lease_seconds=900), remaining_ms=900_001)
-    assert str(refused.value) == (
-        "LEASE_SECONDS=900 is below the function timeout (901 s, the time left as the invocation started): "
-        "a claim must outlast the sweep holding it (set LeaseSeconds >= FunctionTimeout)"
-    )
 
 
 def test_defaults_match_the_documented_table() -> None:
@@ -290,27 +215,6 @@ def test_missing_required_variable_is_named(missing: str) -> None:
 def test_invalid_values_are_named(name: str, value: str) -> None:
     with pytest.raises(ConfigError, match=name):
         load_settings({**REQUIRED, name: value})
-
-
-@pytest.mark.parametrize("name", ["DUE_SHARDS", "LEASE_SECONDS", "MAX_TRANSIENT_ERRORS", "RETENTION_DAYS"])
-def test_zero_is_refused_where_it_would_stop_the_poller(name: str) -> None:
-    # 0 shards polls nothing, a 0 s lease protects nothing, 0 errors fails at once, 0 days deletes at once
-    with pytest.raises(ConfigError, match=f"{name} must be at least 1, got 0"):
-        load_settings({**REQUIRED, name: "0"})
-    assert getattr(load_settings({**REQUIRED, name: "1"}), name.lower()) == 1  # 1 is the smallest allowed
-
-
-def test_due_shards_for_the_producer_cli_are_checked_too() -> None:
-    with pytest.raises(ConfigError, match="DUE_SHARDS"):
-        load_due_shards({"DUE_SHARDS": "0"})
-    assert load_due_shards({}) == 1 and load_due_shards({"DUE_SHARDS": "4"}) == 4
-
-
-def test_backoff_max_below_base_is_refused() -> None:
-    with pytest.raises(ConfigError, match="BACKOFF_MAX_SECONDS must not be below BACKOFF_BASE_SECONDS"):
-        load_settings({**REQUIRED, "BACKOFF_BASE_SECONDS": "60", "BACKOFF_MAX_SECONDS": "59.5"})
-    equal = load_settings({**REQUIRED, "BACKOFF_BASE_SECONDS": "60", "BACKOFF_MAX_SECONDS": "60"})
-    assert (equal.backoff_base_seconds, equal.backoff_max_seconds) == (60, 60)
 
 
 def test_plain_http_base_only_when_allowed_and_hosts_are_normalised() -> None:

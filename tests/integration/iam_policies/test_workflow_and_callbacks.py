@@ -1,5 +1,5 @@
 """What a waiting workflow and the poller's callbacks may do (issue 19), with exactly the template's policies, on the
-IAM-enforcing moto server of test_iam_policies.py (its `world`: one IAM user per identity): a workflow holding
+IAM-enforcing moto server of this folder (conftest.py's `world`: one IAM user per identity): a workflow holding
 WorkflowPolicy registers on the queue and does nothing else, WorkflowPolicy grants nothing EventProducerPolicy does
 not, and the poller puts events on its own outcome bus only.
 
@@ -15,9 +15,7 @@ from local.policies import identity_permits
 from local.registration import queued
 from local.stack import STACK
 from profile_poller.adapters.dynamo_items import to_dynamo
-from tests.integration.test_iam_policies import TOKEN, World, denied, new_id, world
-
-__all__ = ["world"]  # the module-scoped fixture: this module gets its own enforcing server
+from tests.integration.iam_policies.world import TOKEN, World, denied, new_id
 
 
 def test_the_poller_role_puts_events_on_the_outcome_bus_and_no_other(world: World) -> None:
