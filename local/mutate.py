@@ -297,6 +297,8 @@ def run_group(group: Group, jobs: int, quiet: bool, timeout_multiplier: float) -
     found = statuses(where)
     if not found:
         return Run(group, {}, took, f"mutmut reported no mutants (see {log})")
+    # as each group ends, so a run stopped before the last one still leaves its figures
+    print(f"mutate: {group.name} done: {len(found)} mutants in {took:.0f} s, score {score(found)}", flush=True)
     return Run(group, found, took)
 
 
