@@ -131,7 +131,13 @@ GROUPS = (
         # the issue 19 doors: the outcome event on EventBridge and the Step Functions callback
         "doors",
         ("adapters/outcome_events.py", "adapters/stepfunctions.py"),
-        _unit("test_outcome_event_sample") + _it("test_outcome_events", "test_waiting_workflow", "test_door_faults"),
+        _unit("test_outcome_event_sample", "test_task_failure_carries_its_cause")
+        + _it(
+            "test_outcome_events",
+            "test_waiting_workflow",
+            "test_door_faults",
+            "test_task_failure_callbacks_over_the_wire",
+        ),
     ),
     Group(
         "registration",
