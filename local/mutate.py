@@ -131,7 +131,11 @@ GROUPS = (
         # the issue 19 doors: the outcome event on EventBridge and the Step Functions callback
         "doors",
         ("adapters/outcome_events.py", "adapters/stepfunctions.py"),
-        _unit("test_outcome_event_sample", "test_task_failure_carries_its_cause")
+        _unit(
+            "test_outcome_event_sample",
+            "test_task_failure_carries_its_cause",
+            "test_callback_errors_keep_the_service_code",
+        )
         + _it(
             "test_outcome_events",
             "test_waiting_workflow",
