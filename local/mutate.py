@@ -133,6 +133,7 @@ GROUPS = (
         ("adapters/outcome_events.py", "adapters/stepfunctions.py"),
         _unit(
             "test_outcome_event_sample",
+            "test_outcome_events_fill_each_put_events_call",
             "test_task_failure_carries_its_cause",
             "test_callback_errors_keep_the_service_code",
         )
