@@ -119,3 +119,14 @@ def test_an_entry_refused_in_the_answer_fails_only_its_outcome() -> None:
     }
     outcomes = [outcome(f"r-{n}") for n in range(3)]
     assert EventBridgeNotifier(RecordingEvents(answer), "bus").publish(outcomes) == {"r-1:COMPLETED"}
+
+
+def test_an_event_over_256_kib_fails_alone_and_one_of_exactly_256_kib_goes_out() -> None:
+    # Given an outcome whose entry is one byte over 256 KiB between two small ones, then one of exactly 256 KiB
+    over, exact = sized("over", LIMIT + 1), sized("exact", LIMIT)
+    outcomes = [outcome("r-0"), over, outcome("r-1"), exact]
+    client = RecordingEvents()
+    # When they are published, then only the one over the limit fails, never sent
+    assert EventBridgeNotifier(client, "bus").publish(outcomes) == {"over:COMPLETED"}
+    # And the others go out, the one of exactly 256 KiB in a call of its own
+    assert [ids(call) for call in client.calls] == [["r-0:COMPLETED", "r-1:COMPLETED"], ["exact:COMPLETED"]]
