@@ -92,7 +92,12 @@ GROUPS = (
         _unit("test_item_numbers")
         + _it("test_store", "test_lapsed_leases", "test_racing_writes", "test_first_claim", "test_aws_faults"),
     ),
-    Group("operations", ("adapters/operations.py",), _it("test_operator_cli", "test_racing_writes")),
+    Group(
+        "operations",
+        ("adapters/operations.py",),
+        _unit("test_operator_reads_are_consistent_and_say_what_failed")
+        + _it("test_operator_cli", "test_racing_writes", "test_operator_reads_skip_the_tenant_lease"),
+    ),
     Group(
         "campaign_api",
         ("adapters/campaign_api.py",),
