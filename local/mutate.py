@@ -107,7 +107,15 @@ GROUPS = (
         "dynamodb",
         ("adapters/dynamodb.py", "adapters/dynamo_items.py", "adapters/dynamo_conditions.py"),
         _unit("test_item_numbers")
-        + _it("test_store", "test_lapsed_leases", "test_racing_writes", "test_first_claim", "test_aws_faults"),
+        + _it(
+            "test_store",
+            "test_lapsed_leases",
+            "test_racing_writes",
+            "test_first_claim",
+            "test_aws_faults",
+            "test_poison_pills",  # a write the table refuses for one item (dynamo_conditions.item_refused)
+            "test_a_called_back_request_finishes_without_its_token",
+        ),
     ),
     Group(
         "operations",
