@@ -102,7 +102,11 @@ GROUPS = (
         ("tests/unit",),
         deselect=SLOW_SCENARIOS,
     ),
-    Group("outage", ("core/outage.py",), _unit("test_outage_is_not_failure")),
+    Group(
+        "outage",
+        ("core/outage.py",),
+        _unit("test_outage_is_not_failure", "test_an_outage_is_more_than_half_of_the_calls_failing"),
+    ),
     Group(
         "dynamodb",
         ("adapters/dynamodb.py", "adapters/dynamo_items.py", "adapters/dynamo_conditions.py"),
