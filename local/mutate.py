@@ -131,7 +131,12 @@ GROUPS = (
         "campaign_api",
         ("adapters/campaign_api.py",),
         _unit("test_file_url_hosts")
-        + _it("test_campaign_api", "test_hostile_input", "test_https_through_a_proxy_and_a_private_ca"),
+        + _it(
+            "test_campaign_api",
+            "test_hostile_input",
+            "test_https_through_a_proxy_and_a_private_ca",
+            "test_a_status_call_neither_follows_a_redirect_nor_waits_unbounded",
+        ),
     ),
     Group(
         "secrets",
