@@ -143,7 +143,8 @@ GROUPS = (
     Group(
         "secrets",
         ("adapters/secrets.py",),
-        _unit("test_secret_parsing", "test_secret_base_url") + _it("test_aws_adapters", "test_secrets_never_leak"),
+        _unit("test_secret_parsing", "test_secret_base_url", "test_sources")
+        + _it("test_aws_adapters", "test_secrets_never_leak", "test_https_through_a_proxy_and_a_private_ca"),
     ),
     Group(
         "sftp",
