@@ -1,0 +1,188 @@
+"""What `make mutate` mutates and against which tests (local/mutate.py runs it): the core's modules, and groups of
+modules each mutated against the tests that exercise them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CORE = (
+    # the classifier, the error-file parser, pacing and the tenant throttle, the sweep (split into sweep, asking,
+    # settle, schedule and its time budget), the outcome logic, the file copy and its sources, the message contract,
+    # the item, settings and bounds
+    "classify",
+    "errorfile",
+    "pacing",
+    "throttle",
+    "sweep",
+    "asking",
+    "settle",
+    "schedule",
+    "budget",
+    "outcomes",
+    "completion",
+    "copier",
+    "copygate",
+    "sources",
+    "message",
+    "model",
+    "items",
+    "settings",
+    "bounds",
+    "shards",
+    "sweep_parts",
+    "expiry",
+    # the 1-minute cadence, the task callbacks and the doors (issue 19), the outage watch
+    "cadence",
+    "callbacks",
+    "doors",
+    "outage",
+)
+
+
+@dataclass(frozen=True)
+class Group:
+    """Modules (paths under profile_poller/) mutated together against the tests (paths under the repository)
+    that exercise them. A mutant counts in the area its module lies in (core/, adapters/, entry/)."""
+
+    name: str
+    modules: tuple[str, ...]
+    tests: tuple[str, ...]
+    deselect: tuple[str, ...] = ()  # tests (pytest node ids) left out: too slow for every mutant they reach
+
+
+def _it(*names: str) -> tuple[str, ...]:
+    return tuple(f"tests/integration/{name}.py" for name in names)
+
+
+def _unit(*names: str) -> tuple[str, ...]:
+    return tuple(f"tests/unit/{name}.py" for name in names)
+
+
+SLOW_SCENARIOS = (
+    "tests/unit/test_outage_is_not_failure.py::test_an_outage_of_hours_fails_nobody_and_requests_past_max_age_expire",
+    "tests/unit/test_outage_is_not_failure.py::test_a_request_failing_while_the_others_get_answers_still_ends_failed",
+    "tests/unit/test_liveness.py::test_whatever_a_port_raises_every_request_ends_once_and_the_others_keep_their_pace",
+    "tests/unit/test_liveness.py::test_a_request_only_ever_failing_ends_by_max_age_and_is_announced_once",
+)
+
+GROUPS = (
+    # the in-memory world's hours-long scenarios reach nearly every function of the core and take 3-13 s each: run for
+    # every surviving mutant of the sweep they cost seven times the rest of tests/unit (docs/reliability.md); the
+    # outage watch keeps them, in a group of its own
+    Group(
+        "core",
+        (*(f"core/{name}.py" for name in CORE if name != "outage"), "entry/config.py"),
+        ("tests/unit",),
+        deselect=SLOW_SCENARIOS,
+    ),
+    Group(
+        "outage",
+        ("core/outage.py",),
+        _unit("test_outage_is_not_failure", "test_an_outage_is_more_than_half_of_the_calls_failing"),
+    ),
+    Group(
+        "dynamodb",
+        ("adapters/dynamodb.py", "adapters/dynamo_items.py", "adapters/dynamo_conditions.py"),
+        _unit("test_item_numbers")
+        + _it(
+            "test_store",
+            "test_lapsed_leases",
+            "test_racing_writes",
+            "test_first_claim",
+            "test_aws_faults",
+            "test_poison_pills",  # a write the table refuses for one item (dynamo_conditions.item_refused)
+            "test_a_called_back_request_finishes_without_its_token",
+            "test_hostile_input",  # the only one with an item misfiled in the due index (_unindex_if_misfiled)
+            "test_tenant_rate",  # the tenant's asking lease across sweeps (take_asking, _asking)
+        ),
+    ),
+    Group(
+        "operations",
+        ("adapters/operations.py",),
+        _unit("test_operator_reads_are_consistent_and_say_what_failed")
+        + _it("test_operator_cli", "test_racing_writes", "test_operator_reads_skip_the_tenant_lease"),
+    ),
+    Group(
+        "campaign_api",
+        ("adapters/campaign_api.py",),
+        _unit("test_file_url_hosts")
+        + _it(
+            "test_campaign_api",
+            "test_hostile_input",
+            "test_https_through_a_proxy_and_a_private_ca",
+            "test_a_status_call_neither_follows_a_redirect_nor_waits_unbounded",
+        ),
+    ),
+    Group(
+        "secrets",
+        ("adapters/secrets.py",),
+        _unit("test_secret_parsing", "test_secret_base_url", "test_sources")
+        + _it("test_aws_adapters", "test_secrets_never_leak", "test_https_through_a_proxy_and_a_private_ca"),
+    ),
+    Group(
+        "sftp",
+        ("adapters/sftp.py", "adapters/sftp_session.py", "adapters/sftp_secret.py"),
+        _unit("test_sources", "test_host_keys_as_keyscan_prints_them")
+        + _it(
+            "test_sftp_adapter",
+            "test_sftp_mirrors",
+            "test_sftp_silent_steps",
+            "test_sftp_adapter_raises_only_domain_errors",
+            "test_sftp_base_dir_symlink",
+            "test_sftp_endpoints_side_by_side",
+            "test_sftp_file_on_an_unpinned_host",
+            "test_sftp_unsized_files",
+            "test_real_openssh_server",
+        ),
+    ),
+    Group("s3", ("adapters/s3.py",), _it("test_aws_adapters", "test_archive_failures", "test_copy_deadlines")),
+    Group(
+        "sns",
+        ("adapters/sns.py",),
+        _unit("test_publish_batches")
+        + _it("test_aws_adapters", "test_refused_sends", "test_subscriber_filters", "test_poison_pills"),
+    ),
+    Group(
+        # the issue 19 doors: the outcome event on EventBridge and the Step Functions callback
+        "doors",
+        ("adapters/outcome_events.py", "adapters/stepfunctions.py"),
+        _unit(
+            "test_outcome_event_sample",
+            "test_outcome_events_fill_each_put_events_call",
+            "test_task_failure_carries_its_cause",
+            "test_callback_errors_keep_the_service_code",
+        )
+        + _it(
+            "test_outcome_events",
+            "test_waiting_workflow",
+            "test_door_faults",
+            "test_task_failure_callbacks_over_the_wire",
+        ),
+    ),
+    Group(
+        "registration",
+        ("adapters/registrations.py", "adapters/sqs.py", "entry/register.py"),
+        _unit("test_register_without_settings")
+        + _it("test_registration", "test_registration_faults", "test_registration_batches", "test_refused_sends"),
+    ),
+    Group(
+        "cli",
+        ("entry/cli/__init__.py", "entry/cli/operator.py", "entry/cli/target.py", "entry/producer.py"),
+        _unit("test_task_token_registration", "test_registrations_from_the_future")
+        + _it(
+            "test_cli",
+            "test_operator_cli",
+            "test_refused_sends",
+            "test_docs_commands",
+            "test_cli_future_submissions",
+            "test_task_token_cli",
+            "test_due_shards",
+        ),
+    ),
+    Group(
+        "runtime",
+        ("entry/runtime.py", "entry/aws.py", "entry/events.py", "entry/observability.py"),
+        _unit("test_aws_clients", "test_events_and_messages", "test_metric_dimensions")
+        + _it("test_handler", "test_aws_faults", "test_stay_up_over_the_wire"),
+    ),
+)
