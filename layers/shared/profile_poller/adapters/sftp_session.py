@@ -61,6 +61,9 @@ def connect(host: str, port: int, settings: SftpSettings, timeout: float) -> par
         sock.close()
         if isinstance(exc, SourceLoginRefused | TransportError) or not isinstance(exc, Exception):
             raise
+        if isinstance(exc, paramiko.AuthenticationException) and "timeout" in str(exc).lower():
+            # paramiko's "Authentication timeout.": the server never answered the login, it did not refuse it
+            raise TransportError(f"SFTP login to {host}:{port} timed out (no answer to the login)") from None
         if isinstance(exc, paramiko.AuthenticationException):
             raise SourceLoginRefused(f"SFTP login to {host}:{port} refused") from None
         raise TransportError(f"SFTP handshake with {host}:{port} failed: {describe(exc)}") from None
