@@ -15,6 +15,14 @@ from .items import PendingRequest
 from .model import Kind
 from .settings import Settings
 
+COPY_RETRY = "file copy failed ("  # how a copy retry's reason starts (the item's last_error)
+
+
+def answered_final(request: PendingRequest) -> bool:
+    """The API gave this request its final answer and only a file copy is being retried: the Campaign job finished,
+    so it must end COMPLETED (its copy given up past MAX_AGE_SECONDS), never EXPIRED unasked."""
+    return (request.last_error or "").startswith(COPY_RETRY)
+
 
 def retry_reason(copied: Copied, request: PendingRequest, now: int, settings: Settings) -> str | None:
     """Why the request should be asked again later, or None when it completes now (unsettled files given up)."""
@@ -24,7 +32,7 @@ def retry_reason(copied: Copied, request: PendingRequest, now: int, settings: Se
     for unsettled in copied.unsettled:
         limit = settings.file_not_found_tries if unsettled.missing else settings.max_transient_errors
         if tries < limit:
-            return f"file copy failed ({unsettled.role}): {unsettled.error}"
+            return f"{COPY_RETRY}{unsettled.role}): {unsettled.error}"
     return None
 
 

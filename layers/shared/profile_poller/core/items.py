@@ -131,6 +131,7 @@ class PendingRequest:
     retried_at: int | None = None  # MAX_AGE_SECONDS counts from here after a retry
     first_claimed_at: int | None = None  # the first claim: where a hand-written future submitted_at ages from
     task_token: str | None = field(default=None, repr=False)  # issue 19: a credential, never shown
+    last_error: str | None = None  # why the last check rescheduled it (a file copy retried: the API answered final)
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any], now: int) -> PendingRequest:
@@ -148,6 +149,7 @@ class PendingRequest:
             retried_at=_number(item.get("retried_at"), 0) or None,
             first_claimed_at=_number(item.get("first_claimed_at"), 0) or None,
             task_token=valid_token(item.get("task_token")),  # issue 19
+            last_error=item["last_error"] if isinstance(item.get("last_error"), str) else None,
         )
 
     @property

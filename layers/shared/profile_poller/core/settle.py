@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from .classify import Failed, Finished, KeyRejected, Pending, Systemic, Throttled, Transient, Verdict
-from .completion import completed_fields, retry_reason
+from .completion import answered_final, completed_fields, retry_reason
 from .copier import FileCopier
 from .items import PendingRequest
 from .log import logger
@@ -222,8 +222,9 @@ class Settler:
     # --- end heartbeats
 
     def _expired(self, claimed: Claimed) -> bool:
-        """Past MAX_AGE_SECONDS (from the submission or the last retry): decided EXPIRED now, True."""
-        if self._now() < claimed.request.age_from + self._s.max_age_seconds:
+        """Past MAX_AGE_SECONDS (from the submission or the last retry): decided EXPIRED now, True. Not a request
+        whose final answer came and whose file copy is being retried: the next check that asks completes it."""
+        if self._now() < claimed.request.age_from + self._s.max_age_seconds or answered_final(claimed.request):
             return False
         self.finish(claimed, Status.EXPIRED, reason=f"no final answer within MAX_AGE_SECONDS={self._s.max_age_seconds}")
         return True
