@@ -138,7 +138,7 @@ GROUPS = (
     Group("s3", ("adapters/s3.py",), _it("test_aws_adapters", "test_archive_failures", "test_copy_deadlines")),
     Group(
         "sns",
-        ("adapters/sns.py",),
+        ("adapters/sns.py", "adapters/batches.py"),
         _unit("test_publish_batches")
         + _it("test_aws_adapters", "test_refused_sends", "test_subscriber_filters", "test_poison_pills"),
     ),

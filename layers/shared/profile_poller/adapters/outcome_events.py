@@ -7,18 +7,17 @@ outcome, which stays pending and is published again by a later sweep, like an SN
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..core.log import logger
 from ..core.model import Outcome
+from .batches import packed
 
 SOURCE = "profile-poller"
 DETAIL_TYPE = "Profile Request Finished"
-BATCH_ENTRIES = 10  # PutEvents takes at most ten entries
-BATCH_BYTES = 256 * 1024  # and 256 KiB in all (each entry: 14 bytes for Time, Source, DetailType, Detail)
 
 
 def _entry(outcome: Outcome, bus: str) -> tuple[dict[str, Any], int]:
@@ -37,7 +36,7 @@ class EventBridgeNotifier:
     def publish(self, outcomes: Sequence[Outcome]) -> set[str]:
         """Put one event per outcome; return the event_ids that failed (built, sized or put)."""
         failed: set[str] = set()
-        for batch in self._batches(outcomes, failed):
+        for batch in packed(outcomes, lambda _, outcome: _entry(outcome, self._bus), failed, "event"):
             try:
                 answer = self._client.put_events(Entries=[entry for entry, _ in batch])
             except (ClientError, BotoCoreError) as exc:
@@ -55,25 +54,3 @@ class EventBridgeNotifier:
             if len(answer.get("Entries", [])) < len(batch):  # fewer results than entries: the rest are unknown
                 failed.update(event_id for _, event_id in batch[len(answer.get("Entries", [])) :])
         return failed
-
-    def _batches(self, outcomes: Sequence[Outcome], failed: set[str]) -> Iterator[list[tuple[dict[str, Any], str]]]:
-        batch: list[tuple[dict[str, Any], str]] = []
-        total = 0
-        for outcome in outcomes:
-            try:
-                entry, size = _entry(outcome, self._bus)
-            except Exception:  # any fault building one event fails that event only
-                logger.exception("event could not be built", extra={"event_id": outcome.event_id[:140]})
-                failed.add(outcome.event_id)
-                continue
-            if size > BATCH_BYTES:
-                logger.error("event over 256 KiB", extra={"event_id": outcome.event_id[:140], "bytes": size})
-                failed.add(outcome.event_id)
-                continue
-            if batch and (len(batch) == BATCH_ENTRIES or total + size > BATCH_BYTES):
-                yield batch
-                batch, total = [], 0
-            batch.append((entry, outcome.event_id))
-            total += size
-        if batch:
-            yield batch

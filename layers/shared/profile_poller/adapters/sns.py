@@ -6,19 +6,17 @@ may carry, fails alone. Batches hold at most ten entries and 256 KiB in total (P
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..core.log import logger
 from ..core.model import Outcome
+from .batches import packed
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
-
-BATCH_ENTRIES = 10
-BATCH_BYTES = 256 * 1024  # the total of all messages and their attributes in one PublishBatch (and one message)
 
 
 def _entry(outcome: Outcome, entry_id: str) -> tuple[dict[str, Any], int]:
@@ -41,7 +39,7 @@ class SnsNotifier:
     def publish(self, outcomes: Sequence[Outcome]) -> set[str]:
         """Publish one message per outcome; return the event_ids that failed (built, sized or sent)."""
         failed: set[str] = set()
-        for batch in self._batches(outcomes, failed):
+        for batch in packed(outcomes, lambda number, outcome: _entry(outcome, f"m{number}"), failed, "message"):
             ids = {entry["Id"]: event_id for entry, event_id in batch}
             entries: list[Any] = [entry for entry, _ in batch]
             try:
@@ -57,26 +55,3 @@ class SnsNotifier:
                 )
                 failed.add(ids[entry["Id"]])
         return failed
-
-    @staticmethod
-    def _batches(outcomes: Sequence[Outcome], failed: set[str]) -> Iterator[list[tuple[dict[str, Any], str]]]:
-        batch: list[tuple[dict[str, Any], str]] = []
-        total = 0
-        for number, outcome in enumerate(outcomes):
-            try:
-                entry, size = _entry(outcome, f"m{number}")
-            except Exception:  # any fault building one message fails that message only
-                logger.exception("message could not be built", extra={"event_id": outcome.event_id[:140]})
-                failed.add(outcome.event_id)
-                continue
-            if size > BATCH_BYTES:
-                logger.error("message over 256 KiB", extra={"event_id": outcome.event_id[:140], "bytes": size})
-                failed.add(outcome.event_id)
-                continue
-            if batch and (len(batch) == BATCH_ENTRIES or total + size > BATCH_BYTES):
-                yield batch
-                batch, total = [], 0
-            batch.append((entry, outcome.event_id))
-            total += size
-        if batch:
-            yield batch
