@@ -1,5 +1,6 @@
-"""An SFTP server that goes silent at a step after the TCP connect: the login, or the SFTP version exchange once
-the `sftp` subsystem has started. Every step is bounded by the adapter's timeout, so the sweep goes on."""
+"""An SFTP server that goes silent at a step after the TCP connect: the login, the opening of the session channel, or
+the SFTP version exchange once the `sftp` subsystem has started. Every step is bounded by the adapter's timeout, so
+the sweep goes on."""
 
 from __future__ import annotations
 
@@ -21,8 +22,9 @@ BOUND = 20 * TIMEOUT  # far below paramiko's own defaults (30 s for a login, non
 
 
 class SilentServer:
-    """asyncssh on 127.0.0.1 that never answers the login (`login`), or logs in, starts the `sftp` subsystem and
-    then never sends the SFTP version (`version`). Silent until stopped."""
+    """asyncssh on 127.0.0.1 that never answers the login (`login`), or logs in and never answers the request for a
+    session channel (`channel`: its event loop is held, so the whole server is silent), or logs in, starts the
+    `sftp` subsystem and then never sends the SFTP version (`version`). Silent until stopped."""
 
     def __init__(self, step: str) -> None:
         self.step = step
@@ -33,6 +35,7 @@ class SilentServer:
         self._stop: asyncio.Event | None = None
         self._server: Any = None
         self._connections: list[asyncssh.SSHServerConnection] = []
+        self._release = threading.Event()  # lets a held event loop (`channel`) go on when the server stops
 
     def __enter__(self) -> SilentServer:
         self._thread.start()
@@ -40,6 +43,8 @@ class SilentServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._release.set()
+
         async def close() -> None:
             assert self._stop is not None
             self._stop.set()
@@ -76,6 +81,8 @@ class SilentServer:
                 return username == USERNAME and password == PASSWORD
 
             def session_requested(self) -> asyncssh.SSHServerSession[bytes]:
+                if owner.step == "channel":
+                    owner._release.wait()  # holds the server's loop: no answer to anything until it stops
                 return Session()
 
         self._server = await asyncssh.listen(
@@ -129,7 +136,7 @@ def open_one(server: SilentServer) -> Callable[[], None]:
     return action
 
 
-@pytest.fixture(params=["login", "version"])
+@pytest.fixture(params=["login", "channel", "version"])
 def silent(request: pytest.FixtureRequest) -> Iterator[SilentServer]:
     with SilentServer(request.param) as server:
         yield server
@@ -154,3 +161,9 @@ def test_a_login_that_is_never_answered_is_a_transient_timeout_not_a_refusal() -
         error = bounded(open_one(server))
     assert isinstance(error, TransportError), repr(error)  # transient: no secret re-read, no stop for the sweep
     assert "timed out" in str(error)
+
+
+def test_a_session_channel_that_is_never_opened_is_a_transient_timeout() -> None:
+    with SilentServer("channel") as server:
+        error = bounded(open_one(server))
+    assert isinstance(error, TransportError), repr(error)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import posixpath
 import stat
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 
 from profile_poller.adapters import sftp
-from profile_poller.core.ports import SftpSettings
+from profile_poller.core.ports import SftpSettings, TransportError
 
 HOST = "sftp.example"
 SETTINGS = SftpSettings(host=HOST, username="u", password="pw", host_keys=(f"{HOST} ssh-ed25519 AAAA",))
@@ -113,6 +114,8 @@ class FakeTransport:
 
     def close(self) -> None:
         self.closed = True
+        if self.server.close_fails:
+            raise EOFError("the connection is already gone")
 
 
 @dataclass
@@ -123,6 +126,10 @@ class FakeSftp:
     errors: dict[tuple[str, str], BaseException] = field(default_factory=dict)  # (request, path) -> what it raises
     read_fails: dict[str, BaseException] = field(default_factory=dict)
     refuse_channels: int = 0  # the next N channel opens fail
+    refuse_connects: int = 0  # the next N connects fail
+    close_fails: bool = False  # closing a connection raises (it was already broken)
+    held: dict[int, threading.Event] = field(default_factory=dict)  # a connect to that port waits for the event
+    dialling: threading.Event = field(default_factory=threading.Event)  # set when a held connect has begun
     transports: list[FakeTransport] = field(default_factory=list)
     normalized: list[str] = field(default_factory=list)
     opened: list[str] = field(default_factory=list)
@@ -134,6 +141,12 @@ class FakeSftp:
         return self
 
     def _connect(self, host: str, port: int, settings: SftpSettings, timeout: float) -> Any:
+        if port in self.held:
+            self.dialling.set()
+            assert self.held[port].wait(10), "the held connect was never released"
+        if self.refuse_connects:
+            self.refuse_connects -= 1
+            raise TransportError(f"SFTP connect to {host}:{port} failed: ConnectionRefusedError")
         transport = FakeTransport(self, (host, port), settings, timeout)
         self.transports.append(transport)
         return transport

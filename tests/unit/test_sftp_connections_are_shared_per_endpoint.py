@@ -5,6 +5,7 @@ end_sweep() closes everything. The same behaviours over the wire are in tests/in
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -114,3 +115,48 @@ def test_end_sweep_closes_every_connection_and_its_idle_channels(server: FakeSft
     read(files, "/a.csv")
     assert len(server.transports) == 3 and not server.transports[2].closed
     files.end_sweep()
+
+
+def test_after_a_refused_channel_and_a_failed_reconnect_the_next_file_connects_anew(
+    files: SftpFiles, server: FakeSftp
+) -> None:
+    read(files, "/a.csv")
+    with files.open_file(HOST, 22, "/a.csv", SETTINGS) as running:
+        # Given the connection's next channel is refused, and the endpoint refuses the reconnect once
+        server.refuse_channels, server.refuse_connects = 1, 1
+        with pytest.raises(TransportError, match="connect"), files.open_file(HOST, 22, "/b.csv", SETTINGS):
+            pass
+        # When the next file comes while a transfer still runs on the old connection, Then a new one serves it
+        assert read(files, "/b.csv") == b"b" * 100
+        old, new = server.transports
+        assert not old.closed and len(old.channels) == 1 and len(new.channels) == 1
+        assert running.read(-1) == b"a" * 100
+    assert old.closed and not new.closed
+
+
+def test_a_connection_that_fails_to_close_does_not_stop_the_others_closing(server: FakeSftp) -> None:
+    files = SftpFiles(timeout_seconds=TIMEOUT)
+    read(files, "/a.csv")
+    read(files, "/a.csv", port=2222)
+    server.close_fails = True
+    files.end_sweep()
+    assert all(t.closed and all(c.closed for c in t.channels) for t in server.transports)
+
+
+def test_a_slow_connect_to_one_endpoint_does_not_hold_up_another(files: SftpFiles, server: FakeSftp) -> None:
+    # Given a connect to port 2222 that hangs until released
+    release = server.held[2222] = threading.Event()
+    slow = threading.Thread(target=read, args=(files, "/a.csv", 2222), daemon=True)
+    slow.start()
+    got: list[bytes] = []
+    try:
+        assert server.dialling.wait(10)
+        # When a file on port 22 is read meanwhile, Then it arrives while the other connect still hangs
+        other = threading.Thread(target=lambda: got.append(read(files, "/b.csv")), daemon=True)
+        other.start()
+        other.join(10)  # a bound for a failing test only: the read needs no time at all
+        assert got == [b"b" * 100]
+    finally:
+        release.set()
+        slow.join(10)
+    assert [t.endpoint for t in server.transports] == [(HOST, 22), (HOST, 2222)]
