@@ -45,6 +45,12 @@ def test_a_link_out_of_base_dir_is_refused_naming_base_dir_and_never_opened(file
     assert server.opened == []
 
 
+def test_a_file_beside_base_dir_in_its_parent_is_refused(files: SftpFiles, server: FakeSftp) -> None:
+    server.put("/out/a.csv", b"no")
+    refused = refusal(files, "/out/a.csv", replace(SETTINGS, base_dir="/out/X"))
+    assert str(refused) == "SFTP path resolves outside base_dir '/out/X' (a symlink?)" and server.opened == []
+
+
 def test_a_base_dir_that_is_a_link_is_resolved_once_per_connection(files: SftpFiles, server: FakeSftp) -> None:
     # Given base_dir /exports/ (trailing slash), a link on the server to /out where the files are
     server.put("/out/a.csv", b"a")

@@ -55,11 +55,13 @@ def test_a_file_read_in_small_pieces_arrives_whole_then_ends(files: SftpFiles, s
 
 
 def test_a_file_that_shrank_after_its_stat_ends_where_its_bytes_end(files: SftpFiles, server: FakeSftp) -> None:
-    # Given a stat announcing more bytes than the file still holds
-    server.attrs[server.put("/a.csv", DATA[: PIECE + 60])] = Attrs(2 * PIECE)
+    # Given a stat announcing more windows than the file still holds bytes for
+    server.attrs[server.put("/a.csv", DATA[: PIECE + 60])] = Attrs(2 * WINDOW)
     with files.open_file(HOST, 22, "/a.csv", SETTINGS) as remote:
         # When it is read, Then what is there arrives, then nothing (the caller's reader reports the shortfall)
         assert remote.read(-1) == DATA[: PIECE + 60]
+        [handle] = server.handles
+        assert len(handle.readv_calls) == 1  # no window asked for past the short one
         assert remote.read(-1) == b""
 
 
