@@ -5,6 +5,7 @@ the sweep goes on."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -18,6 +19,7 @@ from profile_poller.adapters.sftp_secret import parse_sftp_section
 from profile_poller.core.ports import SftpSettings, SourceLoginRefused, TransportError
 
 TIMEOUT = 0.5
+ED25519_LINE = " ".join(asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode().split()[:2])
 BOUND = 20 * TIMEOUT  # far below paramiko's own defaults (30 s for a login, none for the version exchange)
 
 
@@ -167,3 +169,31 @@ def test_a_session_channel_that_is_never_opened_is_a_transient_timeout() -> None
     with SilentServer("channel") as server:
         error = bounded(open_one(server))
     assert isinstance(error, TransportError), repr(error)
+
+
+def test_a_tcp_connect_that_never_completes_is_a_transient_timeout() -> None:
+    # Given a port whose accept queue is full: the kernel drops the next SYN, so a connect never completes
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port), timeout=BOUND):  # fills the queue (nobody accepts)
+            settings = parse_sftp_section(
+                {
+                    "host": "127.0.0.1",
+                    "port": port,
+                    "username": USERNAME,
+                    "password": PASSWORD,
+                    "host_keys": [f"[127.0.0.1]:{port} {ED25519_LINE}"],
+                }
+            )
+            files = SftpFiles(timeout_seconds=TIMEOUT)
+
+            def action() -> None:
+                with files.open_file("127.0.0.1", port, f"{BASE_DIR}/a.csv", settings):
+                    pass
+
+            # When a file there is asked for, Then the connect gives up within the timeout, as transient
+            error = bounded(action)
+    assert isinstance(error, TransportError)
+    assert str(error) == f"SFTP connect to 127.0.0.1:{port} failed: timed out"
