@@ -122,9 +122,18 @@ GROUPS = (
     Group(
         "sftp",
         ("adapters/sftp.py", "adapters/sftp_session.py", "adapters/sftp_secret.py"),
-        _unit("test_sources", "test_host_keys_as_keyscan_prints_them")
+        _unit(
+            "test_sources",
+            "test_host_keys_as_keyscan_prints_them",
+            "test_a_bad_sftp_section_says_what_each_field_must_be",
+            "test_pinned_keys_are_the_lines_naming_the_endpoint",
+            "test_sftp_connections_are_shared_per_endpoint",
+            "test_an_sftp_file_is_checked_before_a_byte_is_read",
+            "test_an_sftp_file_streams_in_bounded_windows",
+        )
         + _it(
             "test_sftp_adapter",
+            "test_sftp_keys_of_each_type",
             "test_sftp_mirrors",
             "test_sftp_silent_steps",
             "test_sftp_adapter_raises_only_domain_errors",

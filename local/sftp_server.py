@@ -6,6 +6,7 @@ consumed per open: "deny" (permission denied), "drop" (the connection is aborted
 (a read never answers until the server stops). `SftpServer(stall_subsystem=True)` accepts the connection and the
 login but never answers the request to start the `sftp` subsystem. `silent_listener()` accepts TCP connections
 and never speaks. Names in `unsized` get a stat answer without a size; `link_dir()` makes a folder symlink.
+`host_key_algs` narrows the signature algorithms the server offers (OpenSSH 8.8+ no longer signs with ssh-rsa).
 """
 
 from __future__ import annotations
@@ -32,8 +33,11 @@ DROP_AFTER = 256 * 1024
 
 
 class SftpServer:
-    def __init__(self, host_key_type: str = "ssh-ed25519", *, stall_subsystem: bool = False) -> None:
+    def __init__(
+        self, host_key_type: str = "ssh-ed25519", *, stall_subsystem: bool = False, host_key_algs: tuple[str, ...] = ()
+    ) -> None:
         self.stall_subsystem = stall_subsystem
+        self.host_key_algs = host_key_algs  # () all asyncssh offers; ("rsa-sha2-512",) as OpenSSH 8.8+ (no SHA-1)
         self.root = Path(tempfile.mkdtemp(prefix="sftp-root-"))
         (self.root / BASE_DIR.strip("/")).mkdir()
         (self.root / "private").mkdir()
@@ -88,8 +92,12 @@ class SftpServer:
                 return _SubsystemNeverStarts()
 
         sftp: dict[str, Any] = {} if self.stall_subsystem else {"sftp_factory": lambda chan: _FaultySftp(chan, owner)}
+        host_key: Any = self.host_key
+        if self.host_key_algs:
+            host_key = asyncssh.load_keypairs([self.host_key])[0]
+            host_key.host_key_algorithms = [alg.encode() for alg in self.host_key_algs]
         self._server = await asyncssh.listen(
-            "127.0.0.1", 0, server_host_keys=[self.host_key], server_factory=Server, allow_scp=False, **sftp
+            "127.0.0.1", 0, server_host_keys=[host_key], server_factory=Server, allow_scp=False, **sftp
         )
         self.port = self._server.sockets[0].getsockname()[1]
 

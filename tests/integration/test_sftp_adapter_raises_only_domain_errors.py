@@ -4,12 +4,14 @@ its port's errors (issue 17, item 1: an `ssh-rsa` or `sk-*` type, or a bad hashe
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 
 import pytest
 
 from local.sftp_server import SftpServer
 from profile_poller.adapters.sftp import SftpFiles
+from profile_poller.adapters.sftp_secret import parse_sftp_section
 from profile_poller.core.ports import FileRefused, SftpSettings, SourceLoginRefused, TransportError
 
 DOMAIN_ERRORS = (TransportError, FileRefused, SourceLoginRefused)
@@ -50,3 +52,32 @@ def test_pinned_keys_built_by_hand_never_raise_past_the_adapter(
     # When a file is opened, then only a domain error comes out
     with pytest.raises(DOMAIN_ERRORS), files.open_file("127.0.0.1", sftp_server.port, "/outbox/a.csv", creds):
         pass
+
+
+def test_a_transport_paramiko_cannot_set_up_is_transient_and_its_socket_is_closed(
+    monkeypatch: pytest.MonkeyPatch, files: SftpFiles, sftp_server: SftpServer
+) -> None:
+    import paramiko
+
+    # Given paramiko fails to set up the SSH transport on a connected socket (out of threads, say)
+    opened: list[socket.socket] = []
+    create_connection = socket.create_connection
+
+    def tracked(address: tuple[str, int], timeout: float) -> socket.socket:
+        opened.append(create_connection(address, timeout=timeout))
+        return opened[-1]
+
+    def cannot(sock: socket.socket) -> paramiko.Transport:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(socket, "create_connection", tracked)  # the module sftp_session dials with
+    monkeypatch.setattr(paramiko, "Transport", cannot)
+    creds = parse_sftp_section(sftp_server.section())
+    # When a file is opened, Then a transient error naming the endpoint comes out, and the socket is closed
+    with (
+        pytest.raises(TransportError) as caught,
+        files.open_file("127.0.0.1", sftp_server.port, "/outbox/a.csv", creds),
+    ):
+        pass
+    assert str(caught.value) == f"SFTP handshake with 127.0.0.1:{sftp_server.port} failed: RuntimeError"
+    assert [sock.fileno() for sock in opened] == [-1]

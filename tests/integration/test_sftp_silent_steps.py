@@ -1,9 +1,11 @@
-"""An SFTP server that goes silent at a step after the TCP connect: the login, or the SFTP version exchange once
-the `sftp` subsystem has started. Every step is bounded by the adapter's timeout, so the sweep goes on."""
+"""An SFTP server that goes silent at a step after the TCP connect: the login, the opening of the session channel, or
+the SFTP version exchange once the `sftp` subsystem has started. Every step is bounded by the adapter's timeout, so
+the sweep goes on."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -17,12 +19,14 @@ from profile_poller.adapters.sftp_secret import parse_sftp_section
 from profile_poller.core.ports import SftpSettings, SourceLoginRefused, TransportError
 
 TIMEOUT = 0.5
+ED25519_LINE = " ".join(asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode().split()[:2])
 BOUND = 20 * TIMEOUT  # far below paramiko's own defaults (30 s for a login, none for the version exchange)
 
 
 class SilentServer:
-    """asyncssh on 127.0.0.1 that never answers the login (`login`), or logs in, starts the `sftp` subsystem and
-    then never sends the SFTP version (`version`). Silent until stopped."""
+    """asyncssh on 127.0.0.1 that never answers the login (`login`), or logs in and never answers the request for a
+    session channel (`channel`: its event loop is held, so the whole server is silent), or logs in, starts the
+    `sftp` subsystem and then never sends the SFTP version (`version`). Silent until stopped."""
 
     def __init__(self, step: str) -> None:
         self.step = step
@@ -33,6 +37,7 @@ class SilentServer:
         self._stop: asyncio.Event | None = None
         self._server: Any = None
         self._connections: list[asyncssh.SSHServerConnection] = []
+        self._release = threading.Event()  # lets a held event loop (`channel`) go on when the server stops
 
     def __enter__(self) -> SilentServer:
         self._thread.start()
@@ -40,6 +45,8 @@ class SilentServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._release.set()
+
         async def close() -> None:
             assert self._stop is not None
             self._stop.set()
@@ -76,6 +83,8 @@ class SilentServer:
                 return username == USERNAME and password == PASSWORD
 
             def session_requested(self) -> asyncssh.SSHServerSession[bytes]:
+                if owner.step == "channel":
+                    owner._release.wait()  # holds the server's loop: no answer to anything until it stops
                 return Session()
 
         self._server = await asyncssh.listen(
@@ -129,7 +138,7 @@ def open_one(server: SilentServer) -> Callable[[], None]:
     return action
 
 
-@pytest.fixture(params=["login", "version"])
+@pytest.fixture(params=["login", "channel", "version"])
 def silent(request: pytest.FixtureRequest) -> Iterator[SilentServer]:
     with SilentServer(request.param) as server:
         yield server
@@ -154,3 +163,37 @@ def test_a_login_that_is_never_answered_is_a_transient_timeout_not_a_refusal() -
         error = bounded(open_one(server))
     assert isinstance(error, TransportError), repr(error)  # transient: no secret re-read, no stop for the sweep
     assert "timed out" in str(error)
+
+
+def test_a_session_channel_that_is_never_opened_is_a_transient_timeout() -> None:
+    with SilentServer("channel") as server:
+        error = bounded(open_one(server))
+    assert isinstance(error, TransportError), repr(error)
+
+
+def test_a_tcp_connect_that_never_completes_is_a_transient_timeout() -> None:
+    # Given a port whose accept queue is full: the kernel drops the next SYN, so a connect never completes
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port), timeout=BOUND):  # fills the queue (nobody accepts)
+            settings = parse_sftp_section(
+                {
+                    "host": "127.0.0.1",
+                    "port": port,
+                    "username": USERNAME,
+                    "password": PASSWORD,
+                    "host_keys": [f"[127.0.0.1]:{port} {ED25519_LINE}"],
+                }
+            )
+            files = SftpFiles(timeout_seconds=TIMEOUT)
+
+            def action() -> None:
+                with files.open_file("127.0.0.1", port, f"{BASE_DIR}/a.csv", settings):
+                    pass
+
+            # When a file there is asked for, Then the connect gives up within the timeout, as transient
+            error = bounded(action)
+    assert isinstance(error, TransportError)
+    assert str(error) == f"SFTP connect to 127.0.0.1:{port} failed: timed out"

@@ -89,3 +89,68 @@ def test_a_malformed_line_refuses_the_secret_naming_its_line_number_not_the_key(
 def test_any_odd_line_is_a_credentials_error_never_another_exception(odd: object) -> None:
     with pytest.raises(CredentialsError, match="line 1"):
         parse_sftp_section(section([odd, ED25519]))
+
+
+def test_a_line_keeps_its_host_type_and_key_only_and_an_indented_comment_is_skipped() -> None:
+    pasted = [
+        "   # sftp.example:22 SSH-2.0-OpenSSH_9.2p1",
+        f"sftp.example   ssh-ed25519\t{blob('ssh-ed25519')}  from keyscan",
+    ]
+    assert parse_sftp_section(section(pasted)).host_keys == (ED25519,)
+
+
+def test_a_secret_whose_lines_are_all_skipped_says_which_lines_and_types_never_the_keys() -> None:
+    with pytest.raises(CredentialsError) as caught:
+        parse_sftp_section(section(["# keyscan", SK, f"sftp.example ssh-dss {blob('ssh-dss')}"]))
+    assert str(caught.value) == (
+        "the secret's sftp.host_keys has no key of a type the SFTP client can check (ssh-ed25519, "
+        "ecdsa-sha2-nistp256, ecdsa-sha2-nistp384, ecdsa-sha2-nistp521, ssh-rsa); "
+        "skipped: line 2 (sk-ssh-ed25519@openssh.com), line 3 (ssh-dss)"
+    )
+
+
+def test_a_secret_of_comments_only_is_refused_without_a_skipped_list() -> None:
+    with pytest.raises(CredentialsError) as caught:
+        parse_sftp_section(section(["# sftp.example:22 SSH-2.0-OpenSSH_9.2p1", ""]))
+    assert str(caught.value).endswith(
+        "can check (ssh-ed25519, ecdsa-sha2-nistp256, ecdsa-sha2-nistp384, ecdsa-sha2-nistp521, ssh-rsa)"
+    )
+
+
+NOT_A_LINE = "the secret's sftp.host_keys line 1 is not a known_hosts line 'host key-type base64-key'"
+BAD_NAME = "the secret's sftp.host_keys line 1 has a malformed host name (a hashed '|1|salt|hash' name?)"
+NOT_THE_KEY = "the secret's sftp.host_keys line 1 has a key that is not base64 of a ssh-ed25519 key"
+
+
+def typed(kind: bytes, size: int | None = None) -> str:
+    """A blob whose type string is `kind`, its length field `size` (default: the true length), nothing after it."""
+    return base64.b64encode((len(kind) if size is None else size).to_bytes(4, "big") + kind).decode()
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (f"@revoked ssh-ed25519 {blob('ssh-ed25519')}", NOT_A_LINE),  # a marker, even without a host after it
+        (f"@cert-authority sftp.example ssh-ed25519 {blob('ssh-ed25519')}", NOT_A_LINE),
+        (f"sftp.example,|1|{SALT} ssh-ed25519 {blob('ssh-ed25519')}", BAD_NAME),  # one bad name in a name list
+        (f"|1|!{SALT}|{DIGEST} ssh-ed25519 {blob('ssh-ed25519')}", BAD_NAME),  # a stray character in the salt
+        (f"|1|{SALT}|{DIGEST}! ssh-ed25519 {blob('ssh-ed25519')}", BAD_NAME),  # ... in the digest
+        (f"sftp.example ssh-ed25519 !{blob('ssh-ed25519')}", NOT_THE_KEY),  # ... in the key
+        (f"sftp.example ssh-ed25519 {typed(b'ssh-ed25519', 13)}", NOT_THE_KEY),  # its type runs past its end
+        (f"sftp.example ssh-ed25519 {typed('ssh-éd25519'.encode())}", NOT_THE_KEY),  # a type not in ASCII
+    ],
+    ids=[
+        "revoked-marker",
+        "cert-authority-marker",
+        "bad-name-in-a-list",
+        "salt-stray-character",
+        "digest-stray-character",
+        "key-stray-character",
+        "type-past-the-end",
+        "type-not-ascii",
+    ],
+)
+def test_a_line_that_only_looks_right_is_refused_saying_what_is_wrong(line: str, message: str) -> None:
+    with pytest.raises(CredentialsError) as caught:
+        parse_sftp_section(section([line, ED25519]))
+    assert str(caught.value) == message
