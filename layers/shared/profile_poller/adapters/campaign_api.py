@@ -37,7 +37,7 @@ def build_session(pool_size: int) -> requests.Session:
     retry = Retry(
         total=2,
         connect=2,
-        read=0,
+        read=False,  # a read timeout or reset is never sent again, and raised as itself: "ReadTimeout talking to ..."
         status=0,
         other=0,
         redirect=0,
