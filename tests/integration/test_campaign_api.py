@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import traceback
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -14,6 +15,7 @@ from profile_poller.core.classify import Finished, Pending, classify
 from profile_poller.core.ports import Credentials, FileMissing, FilePermission, FileRefused, TransportError
 from profile_poller.core.streams import MeteredReader
 from tests.conftest import API_KEY, Stranger
+from tests.integration.raw_http import RawServer, Seen, answer
 
 BODY = b'Code,Description,Index\r\n3005,"x",1\r\n' * 100
 
@@ -53,10 +55,48 @@ def test_relative_file_comes_from_the_api_origin_with_the_key(
     assert sim.calls[-1].authorization == f"Bearer {API_KEY}"
 
 
+def test_the_status_call_goes_out_as_the_api_documents_it(api: CampaignApi) -> None:
+    with RawServer(lambda seen: [answer(200, b'{"code": "1010"}')]) as server:
+        api.query("req-1", Credentials(API_KEY, server.url))
+    [seen] = server.requests
+    assert seen.line == f"GET {STATUS_PREFIX}req-1 HTTP/1.1"
+    assert seen.headers["authorization"] == f"Bearer {API_KEY}"
+    assert seen.headers["content-type"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["/campaignapi/resources/v3/files/e.csv", "campaignapi/resources/v3/files/e.csv", "Xport/e.csv"],
+)
+def test_a_relative_file_is_asked_for_at_its_path_under_the_api_origin(api: CampaignApi, value: str) -> None:
+    # Given a file value that is a path, with a leading slash or without
+    def respond(seen: Seen) -> list[bytes]:
+        return [answer(200, BODY)]
+
+    with RawServer(respond) as server:
+        assert read_all(api, value, Credentials(API_KEY, server.url)) == BODY
+    # Then the request line names that path with one leading slash, as the server must see it
+    [seen] = server.requests
+    assert seen.line == f"GET /{value.lstrip('/')} HTTP/1.1"
+
+
 def test_absolute_file_on_another_host_gets_no_key(api: CampaignApi, sim: Simulator, creds: Credentials) -> None:
     sim.add_file("p.csv", FileSpec(BODY))
     assert read_all(api, sim.public_file_url("p.csv"), creds) == BODY
     assert sim.calls[-1].authorization is None and sim.calls[-1].host.startswith("localhost")
+
+
+def test_a_netrc_never_lends_its_credentials_to_a_download(
+    api: CampaignApi, sim: Simulator, creds: Credentials, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a .netrc with a login for the files host
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine localhost login someone password not-for-the-files-host\n")
+    monkeypatch.setenv("NETRC", str(netrc))
+    sim.add_file("p.csv", FileSpec(BODY))
+    # When a file is fetched from that host, Then the request carries no credentials at all
+    assert read_all(api, sim.public_file_url("p.csv"), creds) == BODY
+    assert sim.calls[-1].authorization is None
 
 
 @pytest.mark.parametrize("differs", ["port", "scheme"])

@@ -2,25 +2,27 @@
 CONNECT, so the proxy never sees the Bearer key), a plain-http request carrying the key never goes through a proxy,
 and the secret's `ca_bundle` lets the API and file hosts use a private CA. Against a real nginx (TLS with a CA made
 in the test, gzip, redirects) and a CONNECT proxy on 127.0.0.1 (local/connect_proxy.py); skipped where nginx is not
-installed."""
+installed; the same rules against a TLS listener in Python (tests/integration/raw_http.py), where nginx is not."""
 
 from __future__ import annotations
 
 import gzip
 import json
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from local.connect_proxy import ConnectProxy
-from local.real_nginx import RealNginx, missing_nginx
-from local.simulator import Simulator, Step
+from local.real_nginx import RealNginx, TestCa, missing_nginx
+from local.simulator import FileSpec, Simulator, Step
 from profile_poller.adapters.campaign_api import STATUS_PATH, CampaignApi, build_session
 from profile_poller.adapters.secrets import parse_secret
 from profile_poller.core.ports import Credentials, CredentialsError, TransportError
 from profile_poller.core.streams import MeteredReader
 from tests.conftest import API_KEY
+from tests.integration.raw_http import RawServer, Seen, answer
 
 WHY_NOT = missing_nginx()
 needs_nginx = pytest.mark.skipif(WHY_NOT is not None, reason=WHY_NOT or "")
@@ -135,3 +137,60 @@ def test_a_ca_bundle_that_is_not_pem_certificates_refuses_the_secret(bad: object
     value = json.dumps({"api_key": KEY, "base_url": "https://tenant.example", "ca_bundle": bad})
     with pytest.raises(CredentialsError, match="ca_bundle"):
         parse_secret(value, "", allow_plain_http=False)
+
+
+@pytest.fixture
+def tls(tmp_path: Path) -> Iterator[tuple[RawServer, Path]]:
+    """An https API on 127.0.0.1 whose certificate a private CA signs (the CA's PEM file beside it): status
+    answers under STATUS_PATH, the file rows.csv under /files/."""
+    ca = TestCa(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(ca.cert_pem, ca.key_pem)
+
+    def respond(seen: Seen) -> list[bytes]:
+        if seen.path.startswith(STATUS_PATH):
+            return [answer(200, b'{"code": "1010"}', [("Content-Type", "application/json")])]
+        return [answer(200, BODY) if seen.path == "/files/rows.csv" else answer(404)]
+
+    with RawServer(respond, tls=context) as server:
+        yield server, ca.ca_pem
+
+
+def test_a_private_ca_in_the_secret_is_trusted_for_the_status_call_and_files(tls: tuple[RawServer, Path]) -> None:
+    # Given an https API whose certificate a private CA signs, and that CA in the secret's ca_bundle
+    server, ca = tls
+    creds = secret(server.url, ca)
+    client = api()
+    # When the status is asked and a file fetched, by path and by URL
+    answered = client.query("req-1", creds)
+    # Then both are read over verified TLS
+    assert answered.status == 200 and answered.body == b'{"code": "1010"}'
+    assert read_all(client, "/files/rows.csv", creds) == BODY
+    assert read_all(client, f"{server.url}/files/rows.csv", creds) == BODY
+
+
+def test_https_proxy_carries_the_status_call_in_a_tunnel(
+    tls: tuple[RawServer, Path], proxy: ConnectProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given HTTPS_PROXY names an http:// proxy, and an https API
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+    server, ca = tls
+    # When the status is asked
+    assert api().query("req-1", secret(server.url, ca)).status == 200
+    # Then it went through a CONNECT tunnel to the API, and the proxy saw no key
+    assert proxy.tunnels == [f"127.0.0.1:{server.port}"] and proxy.plain == []
+    assert KEY.encode() not in proxy.seen and b"Bearer" not in proxy.seen
+
+
+def test_a_plain_http_file_without_the_key_goes_through_http_proxy(
+    sim: Simulator, proxy: ConnectProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given ALLOW_PLAIN_HTTP, a plain-http files host in FILE_HOSTS, and HTTP_PROXY set
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    sim.add_file("p.csv", FileSpec(BODY))
+    client = CampaignApi(build_session(1), frozenset({"localhost"}), allow_plain_http=True, timeout_seconds=2.0)
+    # When the file is fetched, Then the request went to the proxy (which answers it 502), not to the host: only
+    # a request carrying the key is kept off a proxy
+    with pytest.raises(TransportError, match="HTTP 502"):
+        read_all(client, sim.public_file_url("p.csv"), Credentials(API_KEY, sim.base_url))
+    assert proxy.plain == [f"GET {sim.public_file_url('p.csv')} HTTP/1.1"] and sim.calls == []

@@ -34,8 +34,16 @@ def test_a_look_alike_host_is_refused(api: CampaignApi, url: str) -> None:
         api.resolve(url, BASE)
 
 
-@pytest.mark.parametrize("url", ["https://files.example.com/out/a.csv", "https://FILES.example.com/out/a.csv"])
-def test_a_files_host_is_accepted_in_any_case(api: CampaignApi, url: str) -> None:
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://files.example.com/out/a.csv",
+        "https://FILES.example.com/out/a.csv",
+        "https://api.example.com/out/a.csv",
+        "https://API.Example.com/out/a.csv",
+    ],
+)
+def test_the_api_host_or_a_files_host_is_accepted_in_any_case(api: CampaignApi, url: str) -> None:
     assert api.resolve(url, BASE) == url
 
 
