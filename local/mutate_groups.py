@@ -105,19 +105,30 @@ GROUPS = (
     Group(
         "campaign_api",
         ("adapters/campaign_api.py",),
-        _unit("test_file_url_hosts")
+        _unit(
+            "test_file_url_hosts",
+            "test_a_refused_file_says_why",
+            "test_the_key_goes_to_the_api_origin_written_with_or_without_its_port",
+        )
         + _it(
             "test_campaign_api",
             "test_hostile_input",
             "test_https_through_a_proxy_and_a_private_ca",
             "test_a_status_call_neither_follows_a_redirect_nor_waits_unbounded",
+            "test_only_a_connection_never_made_is_tried_again",
+            "test_the_client_keeps_a_connection_open_per_concurrent_call",
+            "test_a_download_reads_like_a_file",
+            "test_a_status_answer_is_read_decoded_and_capped",
         ),
     ),
     Group(
         "secrets",
         ("adapters/secrets.py",),
-        _unit("test_secret_parsing", "test_secret_base_url", "test_sources")
-        + _it("test_aws_adapters", "test_secrets_never_leak", "test_https_through_a_proxy_and_a_private_ca"),
+        # (test_secrets_never_leak.py went into test_demo.py, which runs make demo: too slow for every mutant)
+        _unit(
+            "test_secret_parsing", "test_secret_base_url", "test_sources", "test_a_secret_that_cannot_be_used_says_why"
+        )
+        + _it("test_aws_adapters", "test_https_through_a_proxy_and_a_private_ca"),
     ),
     Group(
         "sftp",
