@@ -77,7 +77,7 @@ def test_a_secret_that_cannot_be_used_is_refused_with_one_reason_that_names_no_v
     ("value", "override"),
     [
         (secret(base_url=BASE).encode(), ""),  # SecretBinary
-        (secret(base_url=BASE, note="caf\xe9").encode("latin-1"), ""),  # a field outside UTF-8 spoils nothing
+        (secret(base_url=BASE).encode()[:-1] + b', "note": "caf\xe9"}', ""),  # a byte outside UTF-8 spoils nothing
         (f"  {secret(base_url=BASE)}\n", ""),
         (f"\n{KEY}  ", BASE),  # the bare key, around which blanks do not count
         (secret(api_key=f" {KEY}\n"), BASE),
@@ -139,3 +139,31 @@ def test_a_secret_that_cannot_be_read_says_why_and_names_no_value(
 def test_a_binary_secret_is_read() -> None:
     keys = SecretKeySource(cast(Any, Secrets({"SecretBinary": secret().encode()})), "s", base_url_override=BASE)
     assert keys.current().api_key == KEY
+
+
+@pytest.mark.parametrize("key", ["X9f2-key", "k-plain", "0123-key", "_key", "}key"])
+def test_a_bare_key_is_taken_whole_whatever_it_starts_with(key: str) -> None:
+    assert parse_secret(key, BASE, allow_plain_http=False).api_key == key
+
+
+def test_a_bad_sftp_section_refuses_sftp_files_only_and_says_which_field() -> None:
+    credentials = parse_secret(secret(sftp={"host": "sftp.tenant.example"}), BASE, allow_plain_http=False)
+    assert (credentials.api_key, credentials.base_url, credentials.sftp) == (KEY, BASE, None)
+    assert credentials.sftp_refused == (
+        "the secret's sftp section is refused: the secret's sftp.username must be a non-empty string without spaces"
+    )
+
+
+def test_the_key_source_takes_the_secrets_base_url_unless_api_base_url_is_set() -> None:
+    value = {"SecretString": secret(base_url=BASE)}
+    assert SecretKeySource(cast(Any, Secrets(value)), "s").current().base_url == BASE
+    overridden = SecretKeySource(cast(Any, Secrets(value)), "s", base_url_override="https://other.example")
+    assert overridden.current().base_url == "https://other.example"
+
+
+def test_the_key_source_refuses_a_plain_http_base_url_unless_allowed() -> None:
+    value = {"SecretString": secret(base_url="http://127.0.0.1:8080")}
+    with pytest.raises(CredentialsError, match="must be an https URL"):
+        SecretKeySource(cast(Any, Secrets(value)), "s").current()
+    allowed = SecretKeySource(cast(Any, Secrets(value)), "s", allow_plain_http=True)
+    assert allowed.current().base_url == "http://127.0.0.1:8080"
