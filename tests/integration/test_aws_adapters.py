@@ -60,12 +60,14 @@ def test_an_archived_files_source_reads_as_it_was_and_only_what_s3_cannot_carry_
     archive = S3Archive(s3, stack.bucket)
     # When the file is archived, then its object says where it came from before it is stamped (an object whose
     # stamp and delete both failed stays unstamped: its metadata is all an operator has to go on)
-    archive.put("p/r1/file.csv", io.BytesIO(b"row"), {"request-id": "r1", "source": readable, "name": "é ü.csv"})
+    metadata = {"request-id": "r1", "source": readable, "name": "é ü.csv", "path": "/d" * 700}
+    archive.put("p/r1/file.csv", io.BytesIO(b"row"), metadata)
     unstamped = s3.head_object(Bucket=stack.bucket, Key="p/r1/file.csv")["Metadata"]
-    # And once stamped, as well: the source reads as it was, the name percent-encoded (S3 metadata is ASCII)
-    archive.stamp("p/r1/file.csv", {"request-id": "r1", "source": readable, "name": "é ü.csv", "sha256": "0" * 64})
+    # And once stamped, as well: the source reads as it was, the name percent-encoded (S3 metadata is ASCII), a
+    # value over 1,024 characters clipped to 1,024 (S3 takes 2 KB of user metadata in all)
+    archive.stamp("p/r1/file.csv", {**metadata, "sha256": "0" * 64})
     stamped = s3.head_object(Bucket=stack.bucket, Key="p/r1/file.csv")["Metadata"]
-    assert unstamped == {"request-id": "r1", "source": readable, "name": "%C3%A9 %C3%BC.csv"}
+    assert unstamped == {"request-id": "r1", "source": readable, "name": "%C3%A9 %C3%BC.csv", "path": "/d" * 512}
     assert stamped == {**unstamped, "sha256": "0" * 64}
 
 

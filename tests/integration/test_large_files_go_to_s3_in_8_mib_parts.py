@@ -4,6 +4,8 @@ multipart object's ETag ends in `-<parts>`, and GetObject with PartNumber return
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from local.stack import LocalStack
@@ -32,3 +34,27 @@ def test_a_file_goes_up_in_8_mib_parts_from_8_mib_and_in_one_put_below(
         assert "-" not in etag and first == size
     else:
         assert etag.endswith(f"-{parts}") and first == 8 * MiB
+
+
+class Recording:
+    """The S3 client, recording the transfer configuration each upload is made with."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.configs: list[Any] = []
+
+    def upload_fileobj(self, *args: Any, Config: Any = None, **kwargs: Any) -> None:  # boto3 names it Config
+        self.configs.append(Config)
+        self._client.upload_fileobj(*args, Config=Config, **kwargs)
+
+
+def test_a_copy_holds_at_most_32_mib_of_the_file_whatever_its_size(stack: LocalStack) -> None:
+    # Given a download of 17 MiB, read as a stream
+    s3 = Recording(stack.client("s3"))
+    # When it is archived
+    S3Archive(s3, stack.bucket).put("p/r1/file.csv", MeteredReader(FakeFile(b"p" * 17 * MiB), 10**10), {})  # type: ignore[arg-type]
+    # Then the upload held at most 32 MiB of it: s3transfer reads a stream ahead into at most
+    # `max_in_memory_upload_chunks` parts and uploads `max_concurrency` of them at once (make bench measures the
+    # process: peak_rss_mb_8_copies in docs/performance.md)
+    [config] = s3.configs
+    assert (config.max_in_memory_upload_chunks + config.max_concurrency) * config.multipart_chunksize <= 32 * MiB
