@@ -155,7 +155,16 @@ GROUPS = (
             "test_real_openssh_server",
         ),
     ),
-    Group("s3", ("adapters/s3.py",), _it("test_aws_adapters", "test_archive_failures", "test_copy_deadlines")),
+    Group(
+        "s3",
+        ("adapters/s3.py",),
+        _it(
+            "test_aws_adapters",
+            "test_archive_failures",
+            "test_copy_deadlines",
+            "test_large_files_go_to_s3_in_8_mib_parts",
+        ),
+    ),
     Group(
         "sns",
         ("adapters/sns.py", "adapters/batches.py"),
@@ -171,6 +180,7 @@ GROUPS = (
             "test_outcome_events_fill_each_put_events_call",
             "test_task_failure_carries_its_cause",
             "test_callback_errors_keep_the_service_code",
+            "test_step_functions_calls_stay_within_the_sweep_budget",  # heartbeats go on their own one-try client
         )
         + _it(
             "test_outcome_events",

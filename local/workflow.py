@@ -45,7 +45,11 @@ def executing_moto() -> Iterator[str]:
         yield endpoint
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # a loaded machine: an execution's thread can hold moto past SIGTERM
+            proc.kill()
+            proc.wait(timeout=10)
 
 
 def configure(endpoint: str) -> None:

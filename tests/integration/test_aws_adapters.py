@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from typing import Any
 
@@ -48,6 +49,26 @@ def test_archive_streams_and_stamps_sha256(stack: LocalStack, size: int) -> None
     assert uri == f"s3://{stack.bucket}/p/r1/file.csv"
     assert head["ContentLength"] == len(data)
     assert head["Metadata"]["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_an_archived_files_source_reads_as_it_was_and_only_what_s3_cannot_carry_is_percent_encoded(
+    stack: LocalStack,
+) -> None:
+    # Given a source with the punctuation of URLs and file names, and a name with letters outside ASCII
+    readable = "sftp://files.example:22/out/a b;c=d+e,f@g~h_i.j-k.csv"
+    s3 = stack.client("s3")
+    archive = S3Archive(s3, stack.bucket)
+    # When the file is archived, then its object says where it came from before it is stamped (an object whose
+    # stamp and delete both failed stays unstamped: its metadata is all an operator has to go on)
+    metadata = {"request-id": "r1", "source": readable, "name": "é ü.csv", "path": "/d" * 700}
+    archive.put("p/r1/file.csv", io.BytesIO(b"row"), metadata)
+    unstamped = s3.head_object(Bucket=stack.bucket, Key="p/r1/file.csv")["Metadata"]
+    # And once stamped, as well: the source reads as it was, the name percent-encoded (S3 metadata is ASCII), a
+    # value over 1,024 characters clipped to 1,024 (S3 takes 2 KB of user metadata in all)
+    archive.stamp("p/r1/file.csv", {**metadata, "sha256": "0" * 64})
+    stamped = s3.head_object(Bucket=stack.bucket, Key="p/r1/file.csv")["Metadata"]
+    assert unstamped == {"request-id": "r1", "source": readable, "name": "%C3%A9 %C3%BC.csv", "path": "/d" * 512}
+    assert stamped == {**unstamped, "sha256": "0" * 64}
 
 
 @pytest.mark.parametrize("size", [1000, 20 * MiB])

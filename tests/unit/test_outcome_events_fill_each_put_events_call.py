@@ -5,6 +5,7 @@ does not confirm, and the calls after it are still made. An in-memory client rec
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -121,6 +122,26 @@ def test_an_entry_refused_in_the_answer_fails_only_its_outcome() -> None:
     assert EventBridgeNotifier(RecordingEvents(answer), "bus").publish(outcomes) == {"r-1:COMPLETED"}
 
 
+def test_an_entry_the_answer_does_not_confirm_with_an_event_id_stays_pending() -> None:
+    # Given an answer whose second entry carries neither an EventId nor an ErrorCode
+    answer = {"FailedEntryCount": 0, "Entries": [{"EventId": "e-0"}, {}, {"EventId": "e-2"}]}
+    outcomes = [outcome(f"r-{n}") for n in range(3)]
+    # Then that outcome is not taken as put: it stays pending, to be put again by a later sweep
+    assert EventBridgeNotifier(RecordingEvents(answer), "bus").publish(outcomes) == {"r-1:COMPLETED"}
+
+
+def test_an_entry_that_names_an_error_is_put_again_even_if_it_carries_an_event_id() -> None:
+    # Given an answer whose second entry names an error and still carries an EventId (at least once: a subscriber
+    # deduplicates on event_id, but an outcome taken as put when it was not is lost)
+    answer = {
+        "FailedEntryCount": 1,
+        "Entries": [{"EventId": "e-0"}, {"EventId": "e-1", "ErrorCode": "InternalFailure"}, {"EventId": "e-2"}],
+    }
+    outcomes = [outcome(f"r-{n}") for n in range(3)]
+    # Then that outcome stays pending
+    assert EventBridgeNotifier(RecordingEvents(answer), "bus").publish(outcomes) == {"r-1:COMPLETED"}
+
+
 def test_an_event_over_256_kib_fails_alone_and_one_of_exactly_256_kib_goes_out() -> None:
     # Given an outcome whose entry is one byte over 256 KiB between two small ones, then one of exactly 256 KiB
     over, exact = sized("over", LIMIT + 1), sized("exact", LIMIT)
@@ -130,3 +151,15 @@ def test_an_event_over_256_kib_fails_alone_and_one_of_exactly_256_kib_goes_out()
     assert EventBridgeNotifier(client, "bus").publish(outcomes) == {"over:COMPLETED"}
     # And the others go out, the one of exactly 256 KiB in a call of its own
     assert [ids(call) for call in client.calls] == [["r-0:COMPLETED", "r-1:COMPLETED"], ["exact:COMPLETED"]]
+
+
+def test_the_operator_is_told_which_outcome_was_too_large_and_that_it_was_the_event(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given an outcome whose PutEvents entry is one byte over 256 KiB
+    over = sized("over", LIMIT + 1)
+    # When it is put, then the error line names it and says it was the EventBridge event (not the SNS message)
+    with caplog.at_level(logging.ERROR, logger="profile-poller"):
+        assert EventBridgeNotifier(RecordingEvents(), "bus").publish([over]) == {"over:COMPLETED"}
+    [line] = [r for r in caplog.records if getattr(r, "event_id", None) == over.event_id]
+    assert line.levelno == logging.ERROR and line.getMessage().split()[0] == "event"

@@ -4,7 +4,10 @@ over 256 KiB on its own fails alone and the rest are sent."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+
+import pytest
 
 from profile_poller.adapters.sns import SnsNotifier
 from profile_poller.core.message import build_message
@@ -85,3 +88,15 @@ def test_each_batch_counts_every_message_in_it_from_nothing() -> None:
 def test_ten_small_messages_fill_a_batch_and_the_eleventh_starts_the_next() -> None:
     failed, batches = publish(*(sized(f"m{i}", 500) for i in range(11)))
     assert failed == set() and [len(b) for b in batches] == [10, 1]
+
+
+def test_the_operator_is_told_which_outcome_was_too_large_and_that_it_was_the_sns_message(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given an outcome whose SNS message is one byte over 256 KiB
+    over = sized("over", LIMIT + 1)
+    # When it is published, then the error line names it and says it was the SNS message (not the EventBridge event)
+    with caplog.at_level(logging.ERROR, logger="profile-poller"):
+        assert publish(over) == ({over.event_id}, [])
+    [line] = [r for r in caplog.records if getattr(r, "event_id", None) == over.event_id]
+    assert line.levelno == logging.ERROR and line.getMessage().split()[0] == "message"
