@@ -79,12 +79,12 @@ def test_a_call_to_a_table_that_cannot_be_reached_names_the_call_and_the_connect
     assert str(raised.value).startswith(says) and "Could not connect to the endpoint URL" in str(raised.value)
 
 
-def largest_pending_item(client: Any, table: str) -> None:
-    """Put r1 as a pending item as large as the table takes (bisected: moto and dynalite count 400 KB apart)."""
+def largest_pending_item(client: Any, table: str, request_id: str) -> None:
+    """A pending item as large as the table takes (bisected: moto and dynalite count 400 KB apart)."""
     fits, refused = 1_000, 420_000
     while refused - fits > 1:
         size = (fits + refused) // 2
-        item = {"request_id": "r1", "status": "PENDING", "due_shard": "0", "next_check_at": 0, "junk": "j" * size}
+        item = {"request_id": request_id, "status": "PENDING", "due_shard": "0", "next_check_at": 0, "junk": "j" * size}
         try:
             client.put_item(TableName=table, Item=to_dynamo(item))
             fits = size
@@ -95,11 +95,14 @@ def largest_pending_item(client: Any, table: str) -> None:
 
 
 def test_a_claim_the_table_refuses_for_the_items_size_is_that_requests_problem(table_stack: LocalStack) -> None:
-    # Given a hand-written pending item so close to DynamoDB's 400 KB that the claim's attributes do not fit
+    # Given a hand-written pending item so close to DynamoDB's 400 KB that the claim's attributes do not fit, under
+    # an id longer than any valid one (1-128 characters)
     client = table_stack.client("dynamodb")
-    largest_pending_item(client, table_stack.table)
+    request_id = "r" * 300
+    largest_pending_item(client, table_stack.table, request_id)
     store = DynamoRequestStore(client, table_stack.table)
-    # When a sweep claims it, Then the refusal is that request's (ItemRejected: the sweep goes on), naming it
+    # When a sweep claims it, Then the refusal is that request's (ItemRejected: the sweep goes on), naming it by
+    # the first 128 characters of its id, and saying DynamoDB's reason
     with pytest.raises(ItemRejected) as raised:
-        store.claim(DUE, "a", NOW, check_at(NOW + 60, 1), 1)
-    assert str(raised.value).startswith("the table refused the write for r1: ")
+        store.claim(Due(request_id, Decimal(0)), "a", NOW, check_at(NOW + 60, 1), 1)
+    assert str(raised.value).startswith(f"the table refused the write for {'r' * 128}: Item size")

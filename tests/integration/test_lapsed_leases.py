@@ -90,6 +90,28 @@ def test_a_sweep_whose_lease_lapsed_cannot_finish_a_request_another_sweep_finish
     assert raw(table_stack, "r1") == before and before["status"]["S"] == "FAILED"
 
 
+@pytest.mark.parametrize(
+    "closed_by_hand",
+    [{}, {"outcome": {"note": "closed by hand, see ticket 42"}}],
+    ids=["without-an-outcome", "with-an-outcome-of-its-own"],
+)
+def test_a_sweep_cannot_finish_a_request_an_operator_closed_by_hand_while_it_held_the_lease(
+    table_stack: LocalStack, store: DynamoRequestStore, closed_by_hand: dict[str, Any]
+) -> None:
+    # Given sweep "a" holding r1, and an operator who marks r1 COMPLETED by hand meanwhile (out of the due index,
+    # no lease), with or without an outcome map of their own
+    register(table_stack.client("dynamodb"), table_stack.table, "r1", submitted_at=NOW)
+    assert store.claim(due(store, NOW)["r1"], "a", NOW, check_at(NOW + 900, 1), 1) is not None
+    item = {"request_id": "r1", "status": "COMPLETED", "submitted_at": NOW, **closed_by_hand}
+    table_stack.client("dynamodb").put_item(TableName=table_stack.table, Item=to_dynamo(item))
+    before = raw(table_stack, "r1")
+    # When "a" finishes it COMPLETED, Then that is a lost lease (counted as such; not a crash of the sweep), and
+    # the operator's item stays as written
+    with pytest.raises(LeaseLost):
+        store.finish(finished("r1"), "a", NOW + 86_400)
+    assert raw(table_stack, "r1") == before
+
+
 def test_a_request_another_sweep_holds_is_not_claimed_even_when_its_check_was_moved_earlier(
     table_stack: LocalStack, store: DynamoRequestStore
 ) -> None:
