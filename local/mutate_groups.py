@@ -94,6 +94,7 @@ GROUPS = (
             "test_a_called_back_request_finishes_without_its_token",
             "test_hostile_input",  # the only one with an item misfiled in the due index (_unindex_if_misfiled)
             "test_tenant_rate",  # the tenant's asking lease across sweeps (take_asking, _asking)
+            "test_a_failing_table_says_which_call_failed_and_why",  # the StoreError texts, a claim refused by size
         ),
     ),
     Group(

@@ -72,6 +72,46 @@ def test_a_sweep_whose_lease_lapsed_cannot_write_a_request_another_sweep_handed_
     assert raw(table_stack, "r1") == before
 
 
+def test_a_sweep_whose_lease_lapsed_cannot_finish_a_request_another_sweep_finished_otherwise_the_same_second(
+    table_stack: LocalStack, store: DynamoRequestStore
+) -> None:
+    # Given sweep "old" that claimed r1 and stalled past its lease, and sweep "new" that claimed it then and
+    # finished it FAILED, at the very second "old" is about to finish it COMPLETED
+    register(table_stack.client("dynamodb"), table_stack.table, "r1", submitted_at=NOW)
+    assert store.claim(due(store, NOW)["r1"], "old", NOW, check_at(NOW + 900, 1), 1) is not None
+    assert store.claim(due(store, NOW + 901)["r1"], "new", NOW + 901, check_at(NOW + 1800, 2), 2) is not None
+    failed = Outcome("r1", Status.FAILED, Kind.UPDATE, NOW, NOW + 5, 2, reason="HTTP 500 five times")
+    store.finish(failed, "new", NOW + 86_400)
+    before = raw(table_stack, "r1")
+    # When the stale sweep finishes it with its own outcome (not a retry of "new"'s write)
+    # Then it is told it lost the lease (it must not announce COMPLETED), and the item stays FAILED
+    with pytest.raises(LeaseLost):
+        store.finish(finished("r1"), "old", NOW + 86_400)
+    assert raw(table_stack, "r1") == before and before["status"]["S"] == "FAILED"
+
+
+@pytest.mark.parametrize(
+    "closed_by_hand",
+    [{}, {"outcome": {"note": "closed by hand, see ticket 42"}}],
+    ids=["without-an-outcome", "with-an-outcome-of-its-own"],
+)
+def test_a_sweep_cannot_finish_a_request_an_operator_closed_by_hand_while_it_held_the_lease(
+    table_stack: LocalStack, store: DynamoRequestStore, closed_by_hand: dict[str, Any]
+) -> None:
+    # Given sweep "a" holding r1, and an operator who marks r1 COMPLETED by hand meanwhile (out of the due index,
+    # no lease), with or without an outcome map of their own
+    register(table_stack.client("dynamodb"), table_stack.table, "r1", submitted_at=NOW)
+    assert store.claim(due(store, NOW)["r1"], "a", NOW, check_at(NOW + 900, 1), 1) is not None
+    item = {"request_id": "r1", "status": "COMPLETED", "submitted_at": NOW, **closed_by_hand}
+    table_stack.client("dynamodb").put_item(TableName=table_stack.table, Item=to_dynamo(item))
+    before = raw(table_stack, "r1")
+    # When "a" finishes it COMPLETED, Then that is a lost lease (counted as such; not a crash of the sweep), and
+    # the operator's item stays as written
+    with pytest.raises(LeaseLost):
+        store.finish(finished("r1"), "a", NOW + 86_400)
+    assert raw(table_stack, "r1") == before
+
+
 def test_a_request_another_sweep_holds_is_not_claimed_even_when_its_check_was_moved_earlier(
     table_stack: LocalStack, store: DynamoRequestStore
 ) -> None:

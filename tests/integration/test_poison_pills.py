@@ -163,6 +163,8 @@ def test_a_write_refused_for_one_item_is_that_requests_problem_not_the_tables(
     assert message["status"] == "COMPLETED" and message["error_count"] == 10
     assert message["first_errors"] == [] and message["errors_by_code"] == {}
     assert "the table refused the full outcome" in message["reason"]
+    # naming the request and what DynamoDB said was wrong with it
+    assert "for fat: Item size to update has exceeded the maximum allowed size" in message["reason"]
     assert item(stack, "fat")["status"] == "COMPLETED"
 
 

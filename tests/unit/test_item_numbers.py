@@ -3,6 +3,7 @@ partial recovery) is written as the Decimal it prints as and read back as the sa
 
 from __future__ import annotations
 
+import json
 import random
 from decimal import Decimal
 
@@ -33,3 +34,20 @@ def assert_round_trip(rate: float, paused: float) -> None:
     assert Decimal(item["rate"]["N"]) == Decimal(repr(rate))
     back = from_dynamo(item)
     assert back["rate"] == rate and back["state"]["paused_until"] == paused and back["history"] == [rate]
+
+
+def test_an_item_read_back_prints_as_json_whole_numbers_as_integers_and_sets_as_sorted_lists() -> None:
+    # Given an item as DynamoDB returns it: counts, a next check with its attempt in the fraction, a rate, and
+    # sets (an operator's hand edit may hold one)
+    item = {
+        "attempts": {"N": "3"},
+        "next_check_at": {"N": "1700000060.0002"},
+        "rate": {"N": "0.5"},
+        "outcome": {"M": {"update_count": {"N": "12"}, "codes": {"SS": ["3005", "1001"]}}},
+        "sizes": {"NS": ["10", "2.5"]},
+    }
+    # When it is read, Then it prints as the producer and the operator wrote it: 3, not 3.0
+    assert json.dumps(from_dynamo(item), sort_keys=True) == (
+        '{"attempts": 3, "next_check_at": 1700000060.0002, "outcome": {"codes": ["1001", "3005"], '
+        '"update_count": 12}, "rate": 0.5, "sizes": [2.5, 10]}'
+    )
