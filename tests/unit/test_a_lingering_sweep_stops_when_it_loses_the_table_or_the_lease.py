@@ -1,0 +1,67 @@
+"""A sweep that stays up (STAY_UP_SECONDS) stops between two passes as soon as it may not go on: when the due index
+cannot be read (systemic: counted once, logged at ERROR, the reason reported) or when the tenant's asking lease
+went to another sweep (it neither waits nor claims again)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from profile_poller.core.ports import StoreError
+from profile_poller.core.schedule import AskingLease, Due
+from tests.fakes import FakeStore
+from tests.unit.sweep_world import PENDING, World, world
+from tests.unit.test_sweep_failures import stops
+
+__all__ = ["world"]
+
+FAST = {"stay_up_seconds": 55, "backoff_base_seconds": 0, "backoff_max_seconds": 0}  # due again 21 s after a check
+
+
+class IndexFailsAfter(FakeStore):
+    """The due index's shard 0 fails from its `reads`+1-th Query on (throttled, access withdrawn)."""
+
+    def __init__(self, reads: int) -> None:
+        super().__init__()
+        self.reads = reads
+
+    def due_ids(self, shard: str, now: int) -> Iterator[Due]:
+        self.reads -= shard == "0"
+        if self.reads < 0:
+            raise StoreError("querying the due index failed: ThrottlingException")
+        yield from super().due_ids(shard, now)
+
+
+def test_a_due_index_that_cannot_be_read_between_passes_stops_the_sweep_as_systemic(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a request due again within the stay-up time, and a due index that fails after the first pass's Query
+    store = IndexFailsAfter(reads=2)  # the idle check before the lease, the first pass
+    store.items, world.store = world.store.items, store
+    world.register("r1")
+    world.api.answers["r1"] = [PENDING]
+    # When the sweep looks for the next request due
+    summary = world.sweep(**FAST)
+    # Then it stops once, as systemic, saying why, and asks nothing more
+    assert summary["stopped"] == "the table could not be read: querying the due index failed: ThrottlingException"
+    assert summary["systemic"] == 1 and len(world.api.asked) == 1
+    assert stops(caplog) == [("ERROR", summary["stopped"])]
+
+
+def test_a_sweep_whose_asking_lease_went_to_another_stops_without_claiming_again(world: World) -> None:
+    # Given a request the API keeps pending, and another sweep taking the tenant's asking lease 25 s into the call
+    # (the lease is renewed every 20 s)
+    world.register("r1")
+    world.api.answers["r1"] = [PENDING]
+
+    def taken_meanwhile(_: str) -> None:
+        world.clock.advance(25)
+        world.store.asking = AskingLease("other-sweep", int(world.clock()) + 60)
+
+    world.api.before_query = taken_meanwhile
+    # When the first pass ends
+    summary = world.sweep(**FAST)
+    # Then the sweep stops there, saying why: no wait, no second claim
+    assert summary["stopped"] == "the asking lease went to another sweep (not renewed in time)"
+    assert summary["claimed"] == 1 and len(world.api.asked) == 1
