@@ -5,6 +5,7 @@ went to another sweep (it neither waits nor claims again)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,8 @@ from tests.unit.test_sweep_failures import stops
 
 __all__ = ["world"]
 
-FAST = {"stay_up_seconds": 55, "backoff_base_seconds": 0, "backoff_max_seconds": 0}  # due again 21 s after a check
+# staying up 55 s, each request due again 21 s after its check
+FAST: dict[str, Any] = {"stay_up_seconds": 55, "backoff_base_seconds": 0, "backoff_max_seconds": 0}
 
 
 class IndexFailsAfter(FakeStore):
