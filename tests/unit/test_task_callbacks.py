@@ -21,6 +21,7 @@ from profile_poller.core.callbacks import (
     clip_cause,
     final_call,
     is_refused,
+    valid_token,
 )
 from profile_poller.core.message import build_message, message_body
 from profile_poller.core.model import ErrorRow, Kind, Outcome, Status, StoredFile
@@ -159,3 +160,9 @@ def test_delivery_is_given_up_exactly_delivery_retry_seconds_after_the_decision(
     done, redelivery = outcome(), Redelivery(lambda: 0.0)
     assert not redelivery.gave_up(done, done.finished_at + DELIVERY_RETRY_SECONDS - 1)
     assert redelivery.gave_up(done, done.finished_at + DELIVERY_RETRY_SECONDS)
+
+
+def test_a_token_read_from_an_item_is_a_non_empty_string_or_none() -> None:
+    assert valid_token("tok") == "tok"
+    for value in ("", 42, None, ["tok"]):
+        assert valid_token(value) is None  # a hand-written item: no callback is attempted with it
