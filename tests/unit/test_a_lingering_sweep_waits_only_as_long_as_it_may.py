@@ -57,3 +57,9 @@ def test_with_less_than_a_second_before_its_deadline_it_ends_though_a_request_fa
     clock.advance(9.5)
     # Then it ends without waiting
     assert not lingering.wait_for_next() and clock.slept == 0
+
+
+def test_without_stay_up_time_there_is_no_second_pass() -> None:
+    clock = FakeClock()
+    lingering = stay_up(clock, DueIndex(clock() + 2), seconds=0)
+    assert not lingering.wait_for_next() and clock.slept == 0
