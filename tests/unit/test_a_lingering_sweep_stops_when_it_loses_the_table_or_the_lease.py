@@ -1,10 +1,10 @@
-"""A sweep that stays up (STAY_UP_SECONDS) stops between two passes as soon as it may not go on: when the due index
-cannot be read (systemic: counted once, logged at ERROR, the reason reported) or when the tenant's asking lease
-went to another sweep (it neither waits nor claims again)."""
+"""A sweep that stays up (STAY_UP_SECONDS) stops as soon as it may not go on: when the due index cannot be read,
+before its first pass or between two, or the asking lease cannot be written (systemic: counted once, logged at ERROR,
+the reason reported), or when the tenant's asking lease went to another sweep (it neither waits nor claims again)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -35,6 +35,11 @@ class IndexFailsAfter(FakeStore):
         yield from super().due_ids(shard, now)
 
 
+class LeaseUnwritable(FakeStore):
+    def take_asking(self, owner: str, now: int, until: int) -> AskingLease:
+        raise StoreError("taking the asking lease failed: AccessDenied")
+
+
 def test_a_due_index_that_cannot_be_read_between_passes_stops_the_sweep_as_systemic(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -49,6 +54,28 @@ def test_a_due_index_that_cannot_be_read_between_passes_stops_the_sweep_as_syste
     assert summary["stopped"] == "the table could not be read: querying the due index failed: ThrottlingException"
     assert summary["systemic"] == 1 and len(world.api.asked) == 1
     assert stops(caplog) == [("ERROR", summary["stopped"])]
+
+
+@pytest.mark.parametrize(
+    ("failing", "stopped"),
+    [
+        (
+            lambda: IndexFailsAfter(reads=0),
+            "the table could not be read: querying the due index failed: ThrottlingException",
+        ),
+        (LeaseUnwritable, "the table could not be written: taking the asking lease failed: AccessDenied"),
+    ],
+    ids=["due-index", "asking-lease"],
+)
+def test_a_table_failing_before_the_first_pass_stops_the_sweep_as_systemic(
+    world: World, caplog: pytest.LogCaptureFixture, failing: Callable[[], FakeStore], stopped: str
+) -> None:
+    store = failing()
+    store.items, world.store = world.store.items, store
+    world.register("r1")
+    summary = world.sweep(**FAST)
+    assert summary["stopped"] == stopped and summary["systemic"] == 1 and world.api.asked == []
+    assert stops(caplog) == [("ERROR", stopped)]
 
 
 def test_a_sweep_whose_asking_lease_went_to_another_stops_without_claiming_again(world: World) -> None:
