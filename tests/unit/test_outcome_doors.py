@@ -60,3 +60,7 @@ def test_the_doors_as_one_notifier_report_an_outcome_failed_when_any_door_refuse
     # Then a and b count as failed, c as published; each door got all three
     assert failed == {"a:COMPLETED", "b:COMPLETED"}
     assert sns.batches == bus.batches == [3]
+
+
+def test_doors_given_by_position_are_the_topic_the_bus_then_numbered() -> None:
+    assert AllDoors([FakeNotifier(), FakeNotifier(), FakeNotifier()]).names == {"sns", "events", "door-2"}
