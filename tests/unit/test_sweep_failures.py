@@ -4,13 +4,12 @@ budget): nothing is lost, the request stays retryable, and systemic failures are
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from profile_poller.core.ports import Credentials, LeaseLost, StoreError, TransportError
+from profile_poller.core.ports import Credentials, LeaseLost, StoreError
 from profile_poller.core.schedule import Due
 from tests.fakes import FakeFile, FakeKeys, FakeStore, json_response
 from tests.unit import sweep_world
@@ -277,36 +276,3 @@ def test_entries_the_notifier_refuses_stay_pending_and_are_published_later(world
     world.sweep()
     assert world.status("r2") == "COMPLETED" and [o.update_count for o in world.published("r2")] == [5]
     assert [rid for rid, _ in world.api.asked].count("r2") == 1
-
-
-def test_an_outage_stops_the_sweep_as_an_alarm(world: World, caplog: pytest.LogCaptureFixture) -> None:
-    # Given six requests and an API timing out on every call
-    ids = [f"r{i}" for i in range(6)]
-    world.register(*ids)
-    for rid in ids:
-        world.api.answers[rid] = [TransportError("ReadTimeout")]
-    # When a sweep asks them one at a time
-    summary = world.sweep(concurrency=1)
-    # Then it stops after five calls as systemic, once, logged at ERROR
-    assert len(world.api.asked) == 5 and summary["systemic"] == 1
-    assert "the API is failing across the board" in str(summary["stopped"])
-    assert stops(caplog) == [("ERROR", summary["stopped"])]
-
-
-def test_an_outage_seen_by_several_calls_at_once_is_counted_once(world: World) -> None:
-    # Given six requests and an API timing out on every call, the six calls in flight together
-    ids = [f"r{i}" for i in range(6)]
-    world.register(*ids)
-    for rid in ids:
-        world.api.answers[rid] = [TransportError("ReadTimeout")]
-    together = threading.Barrier(len(ids), timeout=10)  # bounds a mutant that keeps calls apart
-
-    def in_flight_together(_: str) -> None:
-        together.wait()
-
-    world.api.before_query = in_flight_together
-    # When a sweep asks them six at a time: the fifth and the sixth failure each find an outage
-    summary = world.sweep(concurrency=6)
-    # Then the sweep stopped once: one systemic failure
-    assert len(world.api.asked) == 6 and summary["systemic"] == 1
-    assert "the API is failing across the board" in str(summary["stopped"])
