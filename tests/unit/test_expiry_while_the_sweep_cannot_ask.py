@@ -4,15 +4,20 @@ schedule period, with table writes only (no status call), and nobody is charged.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
+from decimal import Decimal
 from random import Random
 from typing import Any
 
-from profile_poller.core.ports import TransportError
+from profile_poller.core.items import outcome_map
+from profile_poller.core.model import Kind, Outcome, Status
+from profile_poller.core.ports import StoreError, TransportError
 from profile_poller.core.schedule import check_at
 from profile_poller.core.sweep import Sweep, SweepDeps
-from tests.fakes import json_response
-from tests.unit.sweep_world import World, world
+from tests.fakes import FakeApi, FakeArchive, FakeClock, FakeKeys, FakeNotifier, FakeStore, json_response
+from tests.unit.sweep_world import BASE, World, world
+from tests.unit.test_waiting_workflows import TOKEN, FakeStepFunctions
 
 __all__ = ["world"]
 
@@ -142,3 +147,57 @@ def test_the_walk_stops_at_the_sweeps_time_budget(world: World) -> None:
     expired = [rid for rid in world.store.items if world.status(rid) == "EXPIRED"]
     assert 0 < len(expired) < 30
     assert world.clock() < end
+
+
+class ReleaseFails(FakeStore):
+    """A table that fails when the walk gives `rid` back (the sweep dies there)."""
+
+    def __init__(self, rid: str) -> None:
+        super().__init__()
+        self.rid = rid
+
+    def release(self, request_id: str, owner: str, next_check_at: Decimal, attempts: int) -> None:
+        if request_id == self.rid:
+            raise StoreError("the table stopped answering")
+        super().release(request_id, owner, next_check_at, attempts)
+
+
+def stopped_then_walked(store: FakeStore, clock: FakeClock, tasks: Any = None) -> dict[str, Any]:
+    """A sweep the API stops as systemic (a 403 on `a-stopper`, 30 s into the call), then walks the due index:
+    what fell due during that call is seen by the walk only."""
+    api = FakeApi({"a-stopper": [json_response(403, '{"code": "430"}')]}, before_query=lambda rid: clock.advance(30))
+    store.put_pending("a-stopper", int(clock()))
+    deps = SweepDeps(
+        store, api, FakeKeys("k"), FakeArchive(), FakeNotifier(), clock, clock.sleep, Random(7), tasks=tasks
+    )
+    settings = replace(BASE, max_age_seconds=MAX_AGE, concurrency=1)
+    return Sweep(settings, deps, "owner-1", lambda: 600_000).run().as_dict()
+
+
+def test_a_request_the_walk_claimed_and_could_not_give_back_is_due_again_after_one_check_hold() -> None:
+    # Given a request asked 3 times, falling due while the sweep's one status call runs, and a table that fails when
+    # the walk gives it back
+    clock, store = FakeClock(), ReleaseFails("b-young")
+    store.put_pending("b-young", int(clock()) - 600, attempts=3, next_check_at=check_at(int(clock()) + 10, 3))
+    # When the sweep stops as systemic and walks the due index
+    summary = stopped_then_walked(store, clock)
+    # Then the walk's claim holds it as a check's claim does (two status calls' time), its attempts not counted
+    assert summary["systemic"] >= 1
+    item, now, hold = store.items["b-young"], int(clock()), math.ceil(2 * BASE.http_timeout_seconds) + 1
+    assert item["status"] == "PENDING" and item["attempts"] == 3
+    assert item["lease_until"] == item["next_check_at"] == check_at(now + hold, 3)
+
+
+def test_an_outcome_decided_by_a_sweep_that_died_is_announced_by_the_walk_and_its_task_called_back() -> None:
+    # Given an outcome decided by a sweep that died before announcing it, due again while the sweep's call runs
+    clock, store, sfn = FakeClock(), FakeStore(), FakeStepFunctions()
+    decided = Outcome("s-1", Status.COMPLETED, Kind.UPDATE, int(clock()) - 600, int(clock()) - 60, 1)
+    store.put_pending(
+        "s-1", decided.submitted_at, attempts=1, task_token=TOKEN, settling=outcome_map(decided),
+        next_check_at=check_at(int(clock()) + 10, 1),
+    )  # fmt: skip
+    # When the sweep stops as systemic and walks the due index
+    stopped_then_walked(store, clock, sfn)
+    # Then the walk announced it, called its waiting task back and finished it
+    assert store.items["s-1"]["status"] == "COMPLETED"
+    assert [(name, token) for name, token, _ in sfn.finals()] == [("success", TOKEN)]

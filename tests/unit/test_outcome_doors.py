@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 
 from profile_poller.core.doors import AllDoors
+from profile_poller.core.model import Kind, Outcome, Status
 from profile_poller.core.sweep import Sweep, SweepDeps
 from tests.fakes import FakeApi, FakeArchive, FakeClock, FakeKeys, FakeNotifier, FakeStore, json_response
 from tests.unit.sweep_world import BASE
@@ -47,3 +48,19 @@ def test_each_door_gets_every_outcome_of_the_batch() -> None:
     sweep(store, api, clock, sns, bus)
     assert sorted(o.event_id for o in sns.published) == sorted(o.event_id for o in bus.published)
     assert len(bus.published) == 3
+
+
+def test_the_doors_as_one_notifier_report_an_outcome_failed_when_any_door_refused_it() -> None:
+    # Given three outcomes, the topic refusing a, the bus refusing b
+    sns, bus = FakeNotifier(), FakeNotifier()
+    sns.refuse_once, bus.refuse_once = {"a"}, {"b"}
+    outcomes = [Outcome(rid, Status.COMPLETED, Kind.UPDATE, 1_800_000_000, 1_800_000_060, 1) for rid in "abc"]
+    # When they are published through both doors as one notifier
+    failed = AllDoors([sns, bus]).publish(outcomes)
+    # Then a and b count as failed, c as published; each door got all three
+    assert failed == {"a:COMPLETED", "b:COMPLETED"}
+    assert sns.batches == bus.batches == [3]
+
+
+def test_doors_given_by_position_are_the_topic_the_bus_then_numbered() -> None:
+    assert AllDoors([FakeNotifier(), FakeNotifier(), FakeNotifier()]).names == {"sns", "events", "door-2"}

@@ -112,3 +112,15 @@ def test_backoff_max_below_base_is_refused() -> None:
         load_settings({**REQUIRED, "BACKOFF_BASE_SECONDS": "60", "BACKOFF_MAX_SECONDS": "59.5"})
     equal = load_settings({**REQUIRED, "BACKOFF_BASE_SECONDS": "60", "BACKOFF_MAX_SECONDS": "60"})
     assert (equal.backoff_base_seconds, equal.backoff_max_seconds) == (60, 60)
+
+
+def test_the_age_capped_backoff_fraction_goes_up_to_one() -> None:
+    assert load_settings({**REQUIRED, "BACKOFF_AGE_FRACTION": "1"}).backoff_age_fraction == 1.0
+    with pytest.raises(ConfigError, match=r"^BACKOFF_AGE_FRACTION must be at most 1, got 1\.01$"):
+        load_settings({**REQUIRED, "BACKOFF_AGE_FRACTION": "1.01"})
+
+
+def test_a_sweep_stays_up_at_most_840_seconds() -> None:
+    assert load_settings({**REQUIRED, "STAY_UP_SECONDS": "840"}).stay_up_seconds == 840.0
+    with pytest.raises(ConfigError, match=r"^STAY_UP_SECONDS must be at most 840, got 840\.5$"):
+        load_settings({**REQUIRED, "STAY_UP_SECONDS": "840.5"})

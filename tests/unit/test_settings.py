@@ -15,6 +15,7 @@ from profile_poller.entry.config import (
     load_due_shards,
     load_register_settings,
     load_settings,
+    load_stack_name,
     load_table_name,
 )
 
@@ -147,6 +148,13 @@ def test_the_process_environment_is_read_when_no_mapping_is_given(monkeypatch: p
         monkeypatch.setenv(name, value)
     assert load_settings().table_name == "from-env" and load_table_name() == "from-env"
     assert load_due_shards() == 3 and load_due_shards({"DUE_SHARDS": "1"}) == 1
+
+
+def test_the_outcome_bus_and_the_stack_name_are_read_stripped(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings({**REQUIRED, "OUTCOME_BUS_NAME": " outcomes\n"}).outcome_bus_name == "outcomes"
+    assert load_settings(REQUIRED).outcome_bus_name == ""  # no bus: outcomes leave by the topic alone
+    monkeypatch.setenv("STACK_NAME", " poller-prod ")
+    assert load_stack_name() == "poller-prod"
 
 
 def test_messages_start_with_the_variable_name() -> None:

@@ -9,7 +9,7 @@ from typing import Any, cast
 
 import pytest
 
-from profile_poller.core.classify import Finished, KeyRejected, Transient
+from profile_poller.core.classify import Finished, KeyRejected, Pending, Transient
 from profile_poller.core.copier import Copied, FileCopier
 from profile_poller.core.items import PendingRequest
 from profile_poller.core.model import Outcome, Status, StoredFile
@@ -63,9 +63,11 @@ class Decisions:
 
     def __init__(self) -> None:
         self.made: list[tuple[Outcome, Decimal]] = []
+        self.tokens: list[str | None] = []
 
-    def decide(self, outcome: Outcome, next_check_at: Decimal) -> None:
+    def decide(self, outcome: Outcome, next_check_at: Decimal, task_token: str | None = None) -> None:
         self.made.append((outcome, next_check_at))
+        self.tokens.append(task_token)
 
 
 class RefusingExtend(FakeStore):
@@ -244,3 +246,39 @@ def test_a_transient_error_stores_its_reason_and_count() -> None:
         1,
         check_at(NOW + 30, 2),
     )
+
+
+def test_a_decided_outcome_with_a_waiting_task_holds_the_lease_for_publishing_and_keeps_its_token() -> None:
+    rig = Rig(StubCopier(Copied((), None)))
+    claimed = rig.claim(attempts=2, task_token="tok")
+    rig.settler.finish(claimed, Status.COMPLETED)
+    [(_, next_check_at)] = rig.decisions.made
+    assert next_check_at == check_at(NOW + SETTINGS.lease_seconds, 2) and rig.decisions.tokens == ["tok"]
+
+
+def test_a_transient_error_near_max_age_is_checked_last_when_max_age_runs_out_with_its_reason_and_count() -> None:
+    # Given a request submitted 100 s ago, claimed with a next check past its MAX_AGE_SECONDS
+    rig = Rig(StubCopier(Copied((), None)))
+    claimed = rig.claim(hold=SETTINGS.max_age_seconds, attempts=2)
+    # When its status call fails transiently
+    rig.settler.act(claimed, Transient("read timed out"), OLD_KEY)
+    # Then it is checked again when MAX_AGE_SECONDS runs out, the failure recorded and counted
+    item = rig.store.items["r1"]
+    assert (item["last_error"], item["transient_errors"], item["next_check_at"]) == (
+        "read timed out",
+        1,
+        check_at(NOW - 100 + SETTINGS.max_age_seconds, 2),
+    )
+
+
+def test_a_pending_answer_whose_claim_set_the_last_check_costs_no_write() -> None:
+    # Given a request whose claim set its next check exactly when its MAX_AGE_SECONDS runs out
+    rig = Rig(StubCopier(Copied((), None)))
+    claimed = rig.claim(hold=SETTINGS.max_age_seconds - 100, attempts=2)
+    writes = rig.store.writes
+    # When the API says it is still pending
+    rig.settler.act(claimed, Pending(), OLD_KEY)
+    # Then nothing more is written: the claim's next check and lease stand
+    item = rig.store.items["r1"]
+    assert rig.store.writes == writes and item["lease_owner"] == OWNER
+    assert item["next_check_at"] == check_at(NOW - 100 + SETTINGS.max_age_seconds, 2)

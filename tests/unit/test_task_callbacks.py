@@ -10,13 +10,18 @@ from hypothesis import strategies as st
 
 from profile_poller.core.callbacks import (
     CAUSE_MAX_CHARS,
+    DELIVERY_RETRY_SECONDS,
     ERROR_EXPIRED,
     ERROR_FAILED,
+    Callbacks,
     Fail,
+    Redelivery,
     Succeed,
+    Unavailable,
     clip_cause,
     final_call,
     is_refused,
+    valid_token,
 )
 from profile_poller.core.message import build_message, message_body
 from profile_poller.core.model import ErrorRow, Kind, Outcome, Status, StoredFile
@@ -112,3 +117,52 @@ def test_a_dead_token_is_refused_for_good() -> None:
 def test_throttling_server_errors_access_denied_and_unknown_codes_are_tried_again() -> None:
     for code in ("ThrottlingException", "ServiceUnavailable", "InternalFailure", "AccessDeniedException", "Unknown"):
         assert not is_refused(code)
+
+
+class Port:
+    """Step Functions that takes every call; records them."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def succeed(self, token: str, output: str) -> None:
+        self.calls.append("success")
+
+    def fail(self, token: str, error: str, cause: str) -> None:
+        self.calls.append("failure")
+
+    def heartbeat(self, token: str) -> None:
+        self.calls.append("heartbeat")
+
+
+def test_without_a_client_or_without_time_left_no_callback_is_made_and_the_item_would_say_why() -> None:
+    counted: list[str] = []
+    assert Callbacks(None, counted.append).deliver(outcome(), "tok") == Unavailable("no Step Functions client")
+    port = Port()
+    late = Callbacks(port, counted.append, may_call_back=lambda: False)
+    assert late.deliver(outcome(), "tok") == Unavailable("no time left in this sweep")
+    assert port.calls == [] and counted == []
+
+
+def test_a_request_without_a_token_sends_no_heartbeat() -> None:
+    port, counted = Port(), list[str]()
+    Callbacks(port, counted.append).heartbeat("r-1", None)
+    assert port.calls == [] and counted == []
+
+
+def test_a_refused_outcome_is_offered_again_a_second_later_at_the_soonest() -> None:
+    done = outcome()
+    assert Redelivery(lambda: 0.0, base_seconds=0, max_seconds=0).delay(done, done.finished_at) == 1
+    assert Redelivery(lambda: 0.0, base_seconds=1).delay(done, done.finished_at) == 1
+
+
+def test_delivery_is_given_up_exactly_delivery_retry_seconds_after_the_decision() -> None:
+    done, redelivery = outcome(), Redelivery(lambda: 0.0)
+    assert not redelivery.gave_up(done, done.finished_at + DELIVERY_RETRY_SECONDS - 1)
+    assert redelivery.gave_up(done, done.finished_at + DELIVERY_RETRY_SECONDS)
+
+
+def test_a_token_read_from_an_item_is_a_non_empty_string_or_none() -> None:
+    assert valid_token("tok") == "tok"
+    for value in ("", 42, None, ["tok"]):
+        assert valid_token(value) is None  # a hand-written item: no callback is attempted with it

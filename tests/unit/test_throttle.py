@@ -174,3 +174,13 @@ def test_a_retry_after_of_one_second_pauses_the_next_call_for_that_second() -> N
     assert limiter.paused_until == T0 + 1.0
     limiter.acquire()
     assert clock() == pytest.approx(T0 + 1.0, abs=1e-6)
+
+
+def test_with_backoff_max_zero_a_retry_after_pauses_nothing() -> None:
+    # Given BACKOFF_MAX_SECONDS=0 (the pause cap), and a 429 asking for 30 s
+    clock = FakeClock()
+    limiter = AdaptiveLimiter(100.0, clock, clock.sleep, max_pause=0)
+    limiter.throttled(30)
+    # Then the next grant is not paused: it comes at the lowered rate, not a second later
+    limiter.acquire(1)
+    assert clock.slept < 0.5

@@ -56,3 +56,16 @@ def test_the_timed_store_hands_the_attempts_and_the_lease_length_through() -> No
         ("release", ("r1", "me", Decimal("1800000030.0003"), 3)),
         ("take_asking", ("me", 1_800_000_000, 1_800_000_060)),
     ]
+
+
+def test_a_callback_starts_only_while_the_time_left_past_the_margin_holds_it_and_its_terminal_write() -> None:
+    # Given a 30 s margin, a slowest table write of 2 s and a slowest Step Functions call of 1 s
+    clock = FakeClock()
+    left_ms = 33_000
+    budget = TimeBudget(replace(BASE, time_margin_seconds=30), lambda: left_ms, clock)
+    budget.observe(clock() - 2)
+    budget.observe_task(clock() - 1)
+    # Then with exactly 30 + 1 + 2 s left a callback may start, and with 32.5 s it may not
+    assert budget.may_call_back()
+    left_ms = 32_500
+    assert not budget.may_call_back()
