@@ -163,7 +163,13 @@ GROUPS = (
         "registration",
         ("adapters/registrations.py", "adapters/sqs.py", "entry/register.py"),
         _unit("test_register_without_settings")
-        + _it("test_registration", "test_registration_faults", "test_registration_batches", "test_refused_sends"),
+        + _it(
+            "test_registration",
+            "test_registration_faults",
+            "test_registration_batches",
+            "test_refused_sends",
+            "test_late_task_tokens_over_the_wire",  # the only tests of DynamoRegistrationStore.adopt_token
+        ),
     ),
     Group(
         "cli",
