@@ -162,13 +162,14 @@ GROUPS = (
     Group(
         "registration",
         ("adapters/registrations.py", "adapters/sqs.py", "entry/register.py"),
-        _unit("test_register_without_settings")
+        _unit("test_register_without_settings", "test_a_registration_the_table_fails_is_deferred")
         + _it(
             "test_registration",
             "test_registration_faults",
             "test_registration_batches",
             "test_refused_sends",
             "test_late_task_tokens_over_the_wire",  # the only tests of DynamoRegistrationStore.adopt_token
+            "test_a_second_workflow_registering_through_the_function",
         ),
     ),
     Group(
