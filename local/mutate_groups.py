@@ -189,7 +189,12 @@ GROUPS = (
     Group(
         "runtime",
         ("entry/runtime.py", "entry/aws.py", "entry/events.py", "entry/observability.py"),
-        _unit("test_aws_clients", "test_events_and_messages", "test_metric_dimensions")
+        _unit(
+            "test_aws_clients",
+            "test_events_and_messages",
+            "test_metric_dimensions",
+            "test_the_sftp_adapter_is_built_on_the_first_sftp_file",
+        )
         + _it("test_handler", "test_aws_faults", "test_stay_up_over_the_wire"),
     ),
 )
