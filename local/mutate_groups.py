@@ -193,6 +193,7 @@ GROUPS = (
             "test_aws_clients",
             "test_events_and_messages",
             "test_metric_dimensions",
+            "test_every_figure_is_emitted_zeros_included",
             "test_the_sftp_adapter_is_built_on_the_first_sftp_file",
         )
         + _it("test_handler", "test_aws_faults", "test_stay_up_over_the_wire"),

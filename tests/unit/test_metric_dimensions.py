@@ -67,35 +67,3 @@ def test_without_a_stack_name_the_figures_still_have_one_dimension_set() -> None
     [line, _] = emitted({})
     assert line["stack"] == "profile-poller" == load_stack_name({})
     assert load_stack_name({"STACK_NAME": "  "}) == "profile-poller"
-
-
-def _figures(line: dict[str, object]) -> dict[str, tuple[object, object]]:
-    """name -> (value, unit) of one EMF line (a value as the sum of its list, as CloudWatch reads it)."""
-    [directive] = line["_aws"]["CloudWatchMetrics"]  # type: ignore[index]
-    figures = {}
-    for metric in directive["Metrics"]:
-        value = line[metric["Name"]]
-        figures[metric["Name"]] = (sum(value) if isinstance(value, list) else value, metric.get("Unit"))
-    return figures
-
-
-def test_a_sweep_emits_every_figure_zeros_included_in_its_unit() -> None:
-    # Given a sweep that completed one request and saw its oldest pending request 5 s old (and nothing else)
-    [sweep, _] = emitted({})
-    figures = _figures(sweep)
-    # Then every figure the alarms read is there: the one counted, the others as zeros, each in its unit
-    assert figures["RequestsCompleted"] == (1, "Count") and figures["RequestsFailed"] == (0, "Count")
-    assert figures["BytesArchived"] == (0, "Bytes") and figures["OldestPendingAgeSeconds"] == (5, "Seconds")
-    assert {value for name, (value, _) in figures.items() if name != "OldestPendingAgeSeconds"} == {0, 1}
-
-
-def test_a_registration_invocation_emits_every_result_zeros_included() -> None:
-    # Given an invocation that registered two requests
-    [_, registrations] = emitted({})
-    # Then the four registration figures are there, as counts: two registered, no duplicate, rejection or deferral
-    assert _figures(registrations) == {
-        "RequestsRegistered": (2, "Count"),
-        "DuplicateRegistrations": (0, "Count"),
-        "RegistrationsRejected": (0, "Count"),
-        "RegistrationsDeferred": (0, "Count"),
-    }
