@@ -175,7 +175,11 @@ GROUPS = (
     Group(
         "cli",
         ("entry/cli/__init__.py", "entry/cli/operator.py", "entry/cli/target.py", "entry/producer.py"),
-        _unit("test_task_token_registration", "test_registrations_from_the_future")
+        _unit(
+            "test_task_token_registration",
+            "test_registrations_from_the_future",
+            "test_retry_since_takes_a_date_or_an_iso_time",
+        )
         + _it(
             "test_cli",
             "test_operator_cli",
