@@ -57,6 +57,11 @@ def test_a_substituted_schedule_input_and_a_classic_event_carry_their_time_and_i
     assert odd.scheduled_time is None  # not a string: absent
 
 
+def test_an_event_that_is_not_an_object_says_what_it_is() -> None:
+    with pytest.raises(InvalidEvent, match="expected a JSON object event, got list"):
+        parse_event([{"source": "profile-poller.schedule", "action": "sweep"}])
+
+
 def test_half_a_classic_event_is_refused_and_the_refusal_names_the_event_keys() -> None:
     with pytest.raises(InvalidEvent) as refused:
         parse_event({"source": "aws.events", "time": "2026-11-27T05:00:00Z"})
