@@ -68,7 +68,7 @@ filterwarnings = ["ignore:No application metrics to publish:UserWarning"]
 source_paths = ["src/profile_poller"]
 only_mutate = {json.dumps(modules)}
 pytest_add_cli_args_test_selection = {json.dumps(list(group.tests))}
-also_copy = ["local/", "events/", "examples/", "functions/", "docs/", "template.yaml"]
+also_copy = ["local/", "events/", "examples/", "functions/", "docs/", "README.md", "Makefile", "template.yaml"]
 use_git_change_detection = false
 timeout_multiplier = {timeout_multiplier}
 # log calls (wording, extra fields, level) are not mutated: see "Mutation testing" in docs/reliability.md
@@ -92,6 +92,8 @@ def stage(group: Group, timeout_multiplier: float) -> Path:
     shutil.copytree(ROOT / "examples", where / "examples", ignore=ignore)  # the waiting workflow's definition
     shutil.copytree(ROOT / "functions", where / "functions", ignore=ignore)
     shutil.copytree(ROOT / "docs", where / "docs")  # test_docs_commands runs what the docs say
+    for name in ("README.md", "Makefile"):  # ... and what the README says, and its make targets
+        shutil.copy2(ROOT / name, where / name)
     shutil.copy2(ROOT / "template.yaml", where / "template.yaml")  # local/registration reads the queue settings
     shutil.copytree(ROOT / "tests", where / "tests", ignore=shutil.ignore_patterns(*ignore_names()))
     (where / "pyproject.toml").write_text(pyproject(group, timeout_multiplier))

@@ -193,13 +193,24 @@ GROUPS = (
     Group(
         "registration",
         ("adapters/registrations.py", "adapters/sqs.py", "entry/register.py"),
-        _unit("test_register_without_settings")
-        + _it("test_registration", "test_registration_faults", "test_registration_batches", "test_refused_sends"),
+        _unit("test_register_without_settings", "test_a_registration_the_table_fails_is_deferred")
+        + _it(
+            "test_registration",
+            "test_registration_faults",
+            "test_registration_batches",
+            "test_refused_sends",
+            "test_late_task_tokens_over_the_wire",  # the only tests of DynamoRegistrationStore.adopt_token
+            "test_a_second_workflow_registering_through_the_function",
+        ),
     ),
     Group(
         "cli",
         ("entry/cli/__init__.py", "entry/cli/operator.py", "entry/cli/target.py", "entry/producer.py"),
-        _unit("test_task_token_registration", "test_registrations_from_the_future")
+        _unit(
+            "test_task_token_registration",
+            "test_registrations_from_the_future",
+            "test_retry_since_takes_a_date_or_an_iso_time",
+        )
         + _it(
             "test_cli",
             "test_operator_cli",
@@ -213,7 +224,13 @@ GROUPS = (
     Group(
         "runtime",
         ("entry/runtime.py", "entry/aws.py", "entry/events.py", "entry/observability.py"),
-        _unit("test_aws_clients", "test_events_and_messages", "test_metric_dimensions")
+        _unit(
+            "test_aws_clients",
+            "test_events_and_messages",
+            "test_metric_dimensions",
+            "test_every_figure_is_emitted_zeros_included",
+            "test_the_sftp_adapter_is_built_on_the_first_sftp_file",
+        )
         + _it("test_handler", "test_aws_faults", "test_stay_up_over_the_wire"),
     ),
 )

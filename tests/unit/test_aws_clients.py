@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ParamValidationError
 
+from profile_poller.entry.aws import ClientPolicy
 from profile_poller.entry.config import load_settings
 from profile_poller.entry.runtime import Runtime
 
@@ -50,3 +51,12 @@ def test_the_other_clients_still_validate(runtime: Runtime) -> None:
         archive.copy_object(Bucket="b", Key=5, CopySource="b/k")
     with pytest.raises(ParamValidationError):
         notifier.publish_batch(TopicArn="t", PublishBatchRequestEntries="not a list")
+
+
+def test_the_worst_call_is_every_attempt_timing_out_plus_every_backoff_at_its_cap() -> None:
+    # four attempts of 2 s + 5 s, and the backoffs 1, 2 and 4 s between them
+    assert ClientPolicy(4, 2.0, 5.0).worst_call_seconds() == 4 * 7.0 + 1 + 2 + 4
+    # one attempt: no backoff at all
+    assert ClientPolicy(1, 1.0, 2.0).worst_call_seconds() == 3.0
+    # seven attempts: the doubling backoff stops at botocore's cap of 20 s (1, 2, 4, 8, 16, 20)
+    assert ClientPolicy(7, 0.5, 1.5).worst_call_seconds() == 7 * 2.0 + 1 + 2 + 4 + 8 + 16 + 20

@@ -45,6 +45,42 @@ def test_other_events_are_refused_clearly(event: object) -> None:
         parse_event(event)
 
 
+def test_a_substituted_schedule_input_and_a_classic_event_carry_their_time_and_id() -> None:
+    when, run = "2026-11-27T05:00:00Z", "arn:aws:scheduler:eu-west-1:1:schedule/default/poller/" + "e" * 250
+    schedule = parse_event(
+        {"source": "profile-poller.schedule", "action": "sweep", "scheduled_time": when, "execution_id": run}
+    )
+    assert (schedule.scheduled_time, schedule.execution_id) == (when, run[:200])  # a long value clipped at 200
+    classic = parse_event({"detail-type": "Scheduled Event", "source": "aws.events", "time": when, "id": "ev-1"})
+    assert (classic.source, classic.scheduled_time, classic.execution_id) == ("aws.events", when, "ev-1")
+    odd = parse_event({"source": "profile-poller.schedule", "action": "sweep", "scheduled_time": 5})
+    assert odd.scheduled_time is None  # not a string: absent
+
+
+def test_an_event_that_is_not_an_object_says_what_it_is() -> None:
+    with pytest.raises(InvalidEvent, match="expected a JSON object event, got list"):
+        parse_event([{"source": "profile-poller.schedule", "action": "sweep"}])
+
+
+def test_half_a_classic_event_is_refused_and_the_refusal_names_the_event_keys() -> None:
+    with pytest.raises(InvalidEvent) as refused:
+        parse_event({"source": "aws.events", "time": "2026-11-27T05:00:00Z"})
+    assert "(keys: source, time)" in str(refused.value)
+
+
+def test_an_event_of_exactly_64_kib_still_starts_a_sweep() -> None:
+    event = {"source": "profile-poller.schedule", "action": "sweep", "pad": ""}
+    event["pad"] = "x" * (64 * 1024 - len(json.dumps(event)))
+    assert len(json.dumps(event)) == 64 * 1024 and parse_event(event).source == "profile-poller.schedule"
+
+
+def test_an_event_that_is_not_json_says_so() -> None:
+    event: dict[str, object] = {"source": "profile-poller.schedule", "action": "sweep"}
+    event["itself"] = event  # a circular event cannot be measured
+    with pytest.raises(InvalidEvent, match="event is not JSON-serialisable"):
+        parse_event(event)
+
+
 NO_RESULT: dict[str, object] = {
     "files": (),
     "error_count": None,
