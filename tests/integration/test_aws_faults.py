@@ -165,9 +165,21 @@ def test_a_registration_of_a_known_id_is_refused_on_the_first_attempt(stack: Loc
     # Then it is told so: only a retry of its own put is taken as its own
     with pytest.raises(AlreadyRegistered):
         register(client, stack.table, "r1", kind=Kind.UPDATE, submitted_at=NOW)
-    # and a retried put whose condition fails on another registration (another kind) is refused too
-    register(client, stack.table, "r2", kind=Kind.GET, submitted_at=NOW)
+
+
+@pytest.mark.parametrize(
+    ("kind", "submitted_at"), [(Kind.GET, NOW), (Kind.UPDATE, NOW - 60)], ids=["another-kind", "submitted-earlier"]
+)
+def test_a_retried_put_that_meets_another_registration_is_refused(
+    stack: LocalStack, proxy: FaultProxy, kind: Kind, submitted_at: int
+) -> None:
+    # Given r2 is registered, with another kind or submitted at another time than the producer's put
+    client = client_via(proxy, "dynamodb", attempts=3)
+    register(client, stack.table, "r2", kind=kind, submitted_at=submitted_at)
+    # When the producer's put of r2 is answered 500 (the proxy hides the refusal) and botocore retries it
     proxy.set_rules([Rule("dynamodb", "error-after", operations=ops("PutItem"), times=1)])
+    # Then the producer is told r2 was already registered: a retry is taken as its own only when both match
     with pytest.raises(AlreadyRegistered):
         register(client, stack.table, "r2", kind=Kind.UPDATE, submitted_at=NOW)
     assert proxy.total == 1
+    assert (_item(stack, "r2")["kind"], _item(stack, "r2")["submitted_at"]) == (kind.value, submitted_at)
