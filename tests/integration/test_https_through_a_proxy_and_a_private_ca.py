@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import socket
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -194,3 +195,20 @@ def test_a_plain_http_file_without_the_key_goes_through_http_proxy(
     with pytest.raises(TransportError, match="HTTP 502"):
         read_all(client, sim.public_file_url("p.csv"), Credentials(API_KEY, sim.base_url))
     assert proxy.plain == [f"GET {sim.public_file_url('p.csv')} HTTP/1.1"] and sim.calls == []
+
+
+def test_a_proxy_that_is_down_is_a_transient_failure_that_never_reaches_the_api_directly(
+    tls: tuple[RawServer, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given HTTPS_PROXY names a proxy nobody listens on (the tenant's proxy is down)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{closed}")
+    server, ca = tls
+    # When the status is asked, Then it fails as a transient error naming the API host, without the key
+    with pytest.raises(TransportError) as failed:
+        api().query("req-1", secret(server.url, ca))
+    assert "127.0.0.1" in str(failed.value) and KEY not in str(failed.value)
+    # And the call was not sent around the proxy, straight to the API
+    assert server.connections == 0 and server.requests == []
