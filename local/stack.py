@@ -6,6 +6,7 @@ template.yaml (the template tests check that the two agree on keys, index and TT
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -175,6 +176,11 @@ def _client(endpoint: str, service: Any, credentials: tuple[str, str] = ("testin
     )
 
 
+# the clients that set a stack up, made once per process: a botocore client costs ~25 ms to make (its TLS context),
+# and a test builds a stack with six; a test's own `stack.client(...)` stays a fresh one it may instrument
+_setup_client = functools.cache(_client)
+
+
 def s3_reader(stack: LocalStack) -> Any:
     """An S3 client straight to moto that does not check response CRC32s: moto gives a multipart object a CRC32
     header that is not its bytes' (S3 gives a composite or the full-object one). Compare SHA-256s instead."""
@@ -194,7 +200,7 @@ def create_table(endpoint: str) -> str:
 
     dynalite has no UpdateTimeToLive (TTL matters only in AWS) and may show a table CREATING for a moment."""
     table = LOCAL_NAMES["RequestsTable"]
-    ddb = _client(endpoint, "dynamodb")
+    ddb = _setup_client(endpoint, "dynamodb")
     if table in ddb.list_tables()["TableNames"]:
         ddb.delete_table(TableName=table)
         _wait_for(lambda: table not in ddb.list_tables()["TableNames"], f"table {table} deleted")
@@ -248,7 +254,7 @@ def create_stack(
     `dynamodb_endpoint` when given (dynalite), everything else on the moto server at `endpoint`."""
 
     def client(service: str) -> Any:
-        return _client(endpoint, service)
+        return _setup_client(endpoint, service)
 
     table = create_table(dynamodb_endpoint or endpoint)
     bucket = LOCAL_NAMES["ArchiveBucket"]
@@ -267,11 +273,12 @@ def create_stack(
 
 def subscribe(stack: LocalStack, queue_name: str, filter_policy: dict[str, Any] | None) -> str:
     """An SQS queue subscribed to the outcomes topic (raw delivery off: the SNS envelope arrives)."""
-    sqs = stack.client("sqs")
+    sqs = _setup_client(stack.endpoint, "sqs", stack.credentials)
     url: str = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     attributes = {"FilterPolicy": json.dumps(filter_policy)} if filter_policy else {}
-    stack.client("sns").subscribe(TopicArn=stack.topic_arn, Protocol="sqs", Endpoint=arn, Attributes=attributes)
+    sns = _setup_client(stack.endpoint, "sns", stack.credentials)
+    sns.subscribe(TopicArn=stack.topic_arn, Protocol="sqs", Endpoint=arn, Attributes=attributes)
     return url
 
 
