@@ -8,7 +8,7 @@ from email.utils import formatdate
 import pytest
 
 from profile_poller.core.budget import api_call_bound
-from profile_poller.core.outcomes import COUNTERS
+from profile_poller.core.counters import COUNTERS
 from profile_poller.core.schedule import check_at
 from tests.fakes import FakeFile, FakeKeys, json_response
 from tests.unit import sweep_world
@@ -16,7 +16,7 @@ from tests.unit.sweep_world import BASE, PENDING, World
 
 world = sweep_world.world  # the same fixture
 UPDATED = json_response(200, '{"update-count": 5}')
-ZERO_COUNTS = dict.fromkeys(COUNTERS, 0)
+ZERO_COUNTS: dict[str, object] = dict.fromkeys(COUNTERS, 0)
 
 
 def stops(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str]]:

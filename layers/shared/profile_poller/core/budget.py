@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from .callbacks import Callbacks
+from .counters import CounterName
 from .doors import AllDoors
 from .model import Outcome
 from .outcomes import SNS_BATCH
@@ -83,7 +84,7 @@ class TimeBudget:
         """A heartbeat may be sent: the sweep is not short of time (it is best effort, the next check sends one)."""
         return self.short() is None
 
-    def callbacks(self, tasks: TaskCallbacks | None, count: Callable[[str], None]) -> Callbacks:
+    def callbacks(self, tasks: TaskCallbacks | None, count: Callable[[CounterName], None]) -> Callbacks:
         return Callbacks(tasks, count, may_call_back=self.may_call_back, may_heartbeat=self.may_heartbeat)
 
     def watch_tasks(self, tasks: TaskCallbacks | None) -> TaskCallbacks | None:

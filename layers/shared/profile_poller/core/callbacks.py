@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .counters import CounterName
 from .log import logger
 from .model import Outcome, Status
 from .ports import CallbackRefused, CallbackUnavailable, TaskCallbacks
@@ -171,7 +172,7 @@ class Callbacks:
     def __init__(
         self,
         port: TaskCallbacks | None,
-        count: Callable[[str], None],
+        count: Callable[[CounterName], None],
         *,
         may_call_back: Callable[[], bool] = lambda: True,
         may_heartbeat: Callable[[], bool] = lambda: True,

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from .callbacks import Callbacks, Delivered, Redelivery, Refused, record_of, undelivered
+from .counters import COUNTERS, CounterName
 from .doors import as_doors
 from .log import logger
 from .model import Outcome, Status
@@ -18,37 +19,11 @@ from .schedule import check_at
 
 SNS_BATCH = 10  # PublishBatch takes at most ten entries
 
-COUNTERS = (
-    "due_seen",
-    "claimed",
-    "lost_races",
-    "leases_lost",
-    "completed",
-    "failed",
-    "expired",
-    "still_pending",
-    "transient_errors",
-    "throttled",
-    "systemic",
-    "not_started",
-    "publish_failures",
-    "errors",
-    "bytes_archived",
-    "files_not_archived",
-    "files_archived",
-    "archive_failures",
-    "orphaned_due",
-    "copies_out_of_time",
-    "callbacks_delivered",
-    "callbacks_refused",
-    "callback_failures",
-    "heartbeats",
-    "heartbeats_refused",
-    "heartbeats_skipped",
-    "callbacks_undelivered",
-    "outcomes_undelivered",
-)
-_TERMINAL_COUNTER = {Status.COMPLETED: "completed", Status.FAILED: "failed", Status.EXPIRED: "expired"}
+_TERMINAL_COUNTER: dict[Status, CounterName] = {
+    Status.COMPLETED: "completed",
+    Status.FAILED: "failed",
+    Status.EXPIRED: "expired",
+}
 
 
 @dataclass
@@ -61,7 +36,7 @@ class SweepSummary:
     asking_rate: float | None = None  # the shared status-call rate when the sweep ended (AIMD on 429)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def add(self, name: str, amount: int = 1) -> None:
+    def add(self, name: CounterName, amount: int = 1) -> None:
         with self._lock:
             self.counts[name] += amount
 
