@@ -11,10 +11,14 @@ first failure):
   ends there as a timeout (mutmut's exit code 36). mutmut's own limit is for the whole run, 16 times the time of
   all the tests it selected: for a function every integration test reaches, a hang in the first test cost 13
   minutes.
+
+And after mutmut's own runs in its main process (the clean run, the stats run), the objects they left are frozen
+out of the garbage collector (`gc.freeze`), so a forked mutant run does not walk, and copy, that whole heap.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import threading
@@ -64,3 +68,8 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         return (yield)
     finally:
         timer.cancel()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _durations() is None:  # in mutmut's main process, which forks every mutant run
+        gc.freeze()
