@@ -124,7 +124,6 @@ class PendingRequest:
     submitted_at: int
     attempts: int
     transient_errors: int
-    lease_owner: str
     settling: Outcome | None = None  # decided and maybe published by a sweep that died before the transition
     correlation: Mapping[str, str] = field(default_factory=dict)  # from the registration, echoed in the outcome
     retries: int = 0  # operator retries so far (`profile-poller retry`): part of the next outcome's event_id
@@ -143,7 +142,6 @@ class PendingRequest:
             submitted_at=epoch_seconds(_number(item.get("submitted_at"), now)),  # milliseconds tolerated
             attempts=max(0, _number(item.get("attempts"), 0)),
             transient_errors=max(0, _number(item.get("transient_errors"), 0)),
-            lease_owner=str(item.get("lease_owner", "")),
             correlation=correlation_of(item),
             retries=max(0, _number(item.get("retries"), 0)),
             retried_at=_number(item.get("retried_at"), 0) or None,
