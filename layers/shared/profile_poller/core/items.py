@@ -102,7 +102,7 @@ def outcome_from_map(request_id: str, data: Mapping[str, Any]) -> Outcome:
 
 def _stored_file(role: str, data: Mapping[str, Any]) -> StoredFile:
     source = str(data.get("source", ""))
-    if data.get("archived", True) is False or data.get("s3_uri") is None:
+    if data.get("archived") is False or data.get("s3_uri") is None:
         return StoredFile.not_archived(role, source, str(data.get("reason") or "not archived"))
     return StoredFile(role, source, str(data["s3_uri"]), _number(data.get("bytes"), 0), str(data.get("sha256", "")))
 
