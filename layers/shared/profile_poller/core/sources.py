@@ -102,8 +102,8 @@ def sftp_path(path: str, base_dir: str) -> str:
         raise FileRefused("SFTP path is empty or holds a backslash or control character")
     if ".." in path.split("/"):
         raise FileRefused("SFTP path contains '..' segments")
-    base = posixpath.normpath("/" + base_dir.strip("/")) if base_dir.strip("/") else "/"
-    full = posixpath.normpath(path if path.startswith("/") else posixpath.join(base, path))
+    base = posixpath.normpath("/" + base_dir.strip("/"))  # "/" when base_dir is
+    full = posixpath.normpath(posixpath.join(base, path))  # an absolute path replaces base here
     full = "/" + full.lstrip("/")
     if not within(full, base):
         raise FileRefused(f"SFTP path is outside base_dir {base!r}")
