@@ -58,7 +58,7 @@ def choose_source(
     `sftp_refused`: the secret has an sftp section that was refused (why): every value SFTP would fetch is refused
     with that reason, and a bare path still counts as SFTP (FILE_SOURCE=auto), never as HTTPS."""
     text = value.strip()
-    scheme = _split(text).scheme.lower() if ":" in text.split("/", 1)[0] else ""
+    scheme = _split(text).scheme.lower() if ":" in text.partition("/")[0] else ""
     if scheme == "sftp" and sftp_refused is not None:
         raise FileRefused(sftp_refused)
     if scheme == "sftp":
