@@ -134,9 +134,9 @@ class AdaptiveLimiter:
         return self._accepted
 
     def _recover(self, now: float) -> None:
-        if now > self._stamp:
-            self._rate = min(self._ceiling, self._rate + (now - self._stamp) * self._ceiling / RECOVERY_STEPS)
-            self._stamp = now
+        elapsed = max(0.0, now - self._stamp)  # a clock that stepped back recovers nothing
+        self._rate = min(self._ceiling, self._rate + elapsed * self._ceiling / RECOVERY_STEPS)
+        self._stamp = max(self._stamp, now)
 
 
 ASKING_LEASE_SECONDS = 60  # a sweep that dies holding it blocks the tenant's asking for at most this long
@@ -172,7 +172,7 @@ class TenantGate:
         self._max_pause = max_pause
         self._clock = clock
         self._sleep = sleep
-        self.limiter = AdaptiveLimiter(ceiling, clock, sleep, max_pause=max_pause)
+        self.limiter = AdaptiveLimiter(ceiling, clock, sleep)  # a placeholder: take() builds the one the sweep uses
         self._renew_at = LONG_AGO
         self._held = False
         self._lock = threading.Lock()
