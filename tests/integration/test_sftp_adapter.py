@@ -156,7 +156,7 @@ def test_paths_escaping_base_dir_are_refused_before_any_request(
     archive = FakeArchive()
     copier = FileCopier(FakeApi(), archive, "p", 10**6, sftp=files, mode=FileSource.SFTP)
     creds = Credentials("k", "https://tenant.example", sftp=settings(sftp_server))
-    request = PendingRequest("r1", Kind.UPDATE, 1_800_000_000, 1, 0, "owner")
+    request = PendingRequest("r1", Kind.UPDATE, 1_800_000_000, 1, 0)
     # When a finished request names it
     copied = copier.copy(request, Finished(file=value, error_file=None, update_count=1), creds)
     # Then it is not archived, with the reason, and the server never even saw a connection

@@ -13,7 +13,7 @@ from profile_poller.core.model import Kind
 from profile_poller.core.ports import Credentials
 from tests.fakes import FakeApi, FakeArchive
 
-REQUEST = PendingRequest("r1", Kind.GET, 1_800_000_000, 1, 0, "owner")
+REQUEST = PendingRequest("r1", Kind.GET, 1_800_000_000, 1, 0)
 
 
 def test_a_file_on_a_port_without_a_pinned_key_is_not_archived_with_the_reason(sftp_server: SftpServer) -> None:

@@ -25,6 +25,8 @@ def test_archive_keys_are_deterministic_and_dated_by_submission() -> None:
         ("/out/x.json", "file.json"),
         ("/v1.2/report", "file"),
         ("https://h/a.b/c", "file"),
+        ("http://[::1/out/.hidden", "file"),  # not a URL (unclosed bracket): the same name rules
+        ("http://[::1/out/x.json", "file.json"),
     ],
 )
 def test_the_archived_file_keeps_only_a_plain_extension(source: str, name: str) -> None:

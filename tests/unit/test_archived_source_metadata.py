@@ -11,7 +11,7 @@ from profile_poller.core.ports import Credentials
 from tests.fakes import FakeApi, FakeArchive, FakeFile
 
 SIGNED = "https://files.example/out/a.csv?X-Amz-Signature=deadbeef&X-Amz-Credential=AKIA%2F"
-REQUEST = PendingRequest("r1", Kind.GET, 1_800_000_000, 1, 0, "owner")
+REQUEST = PendingRequest("r1", Kind.GET, 1_800_000_000, 1, 0)
 
 
 def test_a_signed_urls_query_is_not_in_the_archived_objects_metadata() -> None:

@@ -145,3 +145,26 @@ def test_a_lease_lost_to_another_sweep_is_named_and_not_given_up_at_the_end() ->
     # Then the end writes nothing: the other sweep's lease stays as it is
     assert leases.ended == []
     assert leases.asking == AskingLease("other", int(T0) + 100)
+
+
+def test_a_sweep_refused_the_lease_ends_without_writing_it() -> None:
+    # Given another sweep's lease, so this sweep was refused it
+    clock = FakeClock(T0)
+    leases = RecordingLeases()
+    leases.asking = AskingLease("other", int(T0) + 30)
+    gate = TenantGate(leases, "me", 10, clock, clock.sleep)
+    assert gate.take() is not None
+    # When it ends: no conditional write (charged, and failing, it would log a lease "not given up")
+    gate.end()
+    assert leases.ended == []
+    assert leases.asking == AskingLease("other", int(T0) + 30)
+
+
+def test_the_lease_is_given_up_once_however_often_the_sweep_ends() -> None:
+    clock = FakeClock(T0)
+    leases = RecordingLeases()
+    gate = TenantGate(leases, "me", 10, clock, clock.sleep)
+    assert gate.take() is None
+    gate.end()
+    gate.end()
+    assert [lease.owner for lease in leases.ended] == ["me"]

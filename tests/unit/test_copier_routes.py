@@ -30,7 +30,7 @@ from tests.fakes import FakeApi, FakeArchive, FakeFile
 SFTP = SftpSettings(host="sftp.example", username="u", host_keys=("k",), port=2222, base_dir="/exports")
 HTTPS_ONLY = Credentials("k", "https://tenant.example")
 WITH_SFTP = Credentials("k", "https://tenant.example", sftp=SFTP)
-REQUEST = PendingRequest("r1", Kind.UPDATE, 1_800_000_000, 1, 0, "owner")
+REQUEST = PendingRequest("r1", Kind.UPDATE, 1_800_000_000, 1, 0)
 PREFIX = "p"
 
 

@@ -15,12 +15,12 @@ RETRIED = SUBMITTED + 30 * 86_400  # a month later, long past MAX_AGE_SECONDS fr
 
 
 def test_a_copy_failing_once_after_a_retry_is_retried_later() -> None:
-    request = PendingRequest("r1", Kind.UPDATE, SUBMITTED, 1, 0, "sweep-1", retries=1, retried_at=RETRIED)
+    request = PendingRequest("r1", Kind.UPDATE, SUBMITTED, 1, 0, retries=1, retried_at=RETRIED)
     copied = Copied((), None, (Unsettled("file", "/f.csv", TransportError("reset")),))
     assert retry_reason(copied, request, RETRIED + 60, BASE) == "file copy failed (file): reset"
 
 
 def test_past_max_age_from_the_retry_the_file_is_given_up() -> None:
-    request = PendingRequest("r1", Kind.UPDATE, SUBMITTED, 1, 0, "sweep-1", retries=1, retried_at=RETRIED)
+    request = PendingRequest("r1", Kind.UPDATE, SUBMITTED, 1, 0, retries=1, retried_at=RETRIED)
     copied = Copied((), None, (Unsettled("file", "/f.csv", TransportError("reset")),))
     assert retry_reason(copied, request, RETRIED + BASE.max_age_seconds, BASE) is None

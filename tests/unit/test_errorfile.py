@@ -217,3 +217,8 @@ def test_exactly_as_many_codes_as_the_parser_tracks_are_all_kept() -> None:
 def test_a_multi_byte_character_cut_off_at_the_very_end_is_replaced_not_dropped() -> None:
     summary = parse_error_file(HEADER + b'3005, "x", 1\xe2\x82')
     assert summary.problem is None and summary.first_rows[0].index == "1\ufffd"
+
+
+def test_only_the_first_record_can_be_the_header_a_later_code_row_is_counted() -> None:
+    summary = parse_error_file(b"Code,Description,Index\nE1,bad,1\ncode,bad,2\n")
+    assert summary.error_count == 2 and summary.errors_by_code == {"E1": 1, "code": 1}

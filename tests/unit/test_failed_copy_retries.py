@@ -23,7 +23,7 @@ SUBMITTED = 1_800_000_000
 
 
 def request(transient_errors: int = 0) -> PendingRequest:
-    return PendingRequest("r1", Kind.UPDATE, SUBMITTED, 3, transient_errors, "sweep-1")
+    return PendingRequest("r1", Kind.UPDATE, SUBMITTED, 3, transient_errors)
 
 
 def failed(error: TransportError) -> Copied:

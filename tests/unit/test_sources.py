@@ -206,6 +206,8 @@ def test_a_bare_path_is_never_parsed_as_a_url_whatever_follows_its_first_slash(v
         ("X.csv", "/", "/X.csv"),
         ("XX/XX/a.csv", "/out", "/out/XX/XX/a.csv"),
         ("/out/my file.csv", "/out", "/out/my file.csv"),  # a space is not a control character
+        ("a.csv", "/out ", "/out /a.csv"),  # nor at the end of base_dir
+        ("/out /a.csv", "/out ", "/out /a.csv"),
     ],
 )
 def test_unusual_but_valid_names_stay_as_they_are(path: str, base: str, expected: str) -> None:

@@ -184,3 +184,12 @@ def test_with_backoff_max_zero_a_retry_after_pauses_nothing() -> None:
     # Then the next grant is not paused: it comes at the lowered rate, not a second later
     limiter.acquire(1)
     assert clock.slept < 0.5
+
+
+def test_a_retry_after_of_zero_stores_no_pause_for_the_next_sweep() -> None:
+    # Given a 429 whose Retry-After is 0 ("retry now")
+    clock = FakeClock(T0)
+    limiter = AdaptiveLimiter(10, clock, clock.sleep)
+    limiter.throttled(0)
+    # Then the state handed to the next sweep (and shown on the lease item) carries no pause
+    assert limiter.state("me", 0).paused_until == 0.0

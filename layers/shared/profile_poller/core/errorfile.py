@@ -66,7 +66,7 @@ class ErrorFileParser:
         if self._problem is None and self._carry:
             self._problem = f"inconsistent quoting: the file ends inside a quoted field opened on line {self._opened}"
         if self._problem is not None:
-            return ErrorSummary(error_count=None, errors_by_code={}, first_rows=self._rows, problem=self._problem)
+            return ErrorSummary(error_count=None, first_rows=self._rows, problem=self._problem)
         return ErrorSummary(
             error_count=sum(self._counts.values()),
             errors_by_code=dict(self._counts),
@@ -100,7 +100,7 @@ class ErrorFileParser:
         break (fewer records than lines), the slice's counts are undone and it is read line by line instead."""
         counts = self._counts
         saved = (counts.copy(), len(self._rows), self._seen_first_record)
-        rows = csv.reader(lines, skipinitialspace=True, escapechar="\\", doublequote=True, strict=False)
+        rows = csv.reader(lines, skipinitialspace=True, escapechar="\\")  # csv defaults: "" in quotes, not strict
         records = 0
         try:
             hot = self._seen_first_record and len(self._rows) >= self._first_rows
@@ -162,7 +162,7 @@ class ErrorFileParser:
         record, first = "\n".join(self._carry), self._opened
         self._carry, self._carry_chars = [], 0
         try:
-            fields = next(csv.reader([record], skipinitialspace=True, escapechar="\\", strict=False))
+            fields = next(csv.reader([record], skipinitialspace=True, escapechar="\\"))
         except csv.Error as exc:
             self._problem = f"inconsistent quoting on lines {first}-{self._line}: {exc}"
             return
@@ -177,7 +177,7 @@ class ErrorFileParser:
     # -- records -----------------------------------------------------------------------------
 
     def _parse(self, records: list[str], escapechar: str | None = "\\") -> None:
-        rows = csv.reader(records, skipinitialspace=True, escapechar=escapechar, doublequote=True, strict=False)
+        rows = csv.reader(records, skipinitialspace=True, escapechar=escapechar)
         try:
             for fields in rows:
                 self._take(fields)

@@ -102,7 +102,7 @@ def outcome_from_map(request_id: str, data: Mapping[str, Any]) -> Outcome:
 
 def _stored_file(role: str, data: Mapping[str, Any]) -> StoredFile:
     source = str(data.get("source", ""))
-    if data.get("archived", True) is False or data.get("s3_uri") is None:
+    if data.get("archived") is False or data.get("s3_uri") is None:
         return StoredFile.not_archived(role, source, str(data.get("reason") or "not archived"))
     return StoredFile(role, source, str(data["s3_uri"]), _number(data.get("bytes"), 0), str(data.get("sha256", "")))
 
@@ -124,7 +124,6 @@ class PendingRequest:
     submitted_at: int
     attempts: int
     transient_errors: int
-    lease_owner: str
     settling: Outcome | None = None  # decided and maybe published by a sweep that died before the transition
     correlation: Mapping[str, str] = field(default_factory=dict)  # from the registration, echoed in the outcome
     retries: int = 0  # operator retries so far (`profile-poller retry`): part of the next outcome's event_id
@@ -143,7 +142,6 @@ class PendingRequest:
             submitted_at=epoch_seconds(_number(item.get("submitted_at"), now)),  # milliseconds tolerated
             attempts=max(0, _number(item.get("attempts"), 0)),
             transient_errors=max(0, _number(item.get("transient_errors"), 0)),
-            lease_owner=str(item.get("lease_owner", "")),
             correlation=correlation_of(item),
             retries=max(0, _number(item.get("retries"), 0)),
             retried_at=_number(item.get("retried_at"), 0) or None,

@@ -38,7 +38,7 @@ def public_source(source: str) -> str:
     try:
         parts = urlsplit(source)
     except ValueError:  # not a URL (an unclosed IPv6 bracket): cut what could carry a credential by hand
-        return _USERINFO.sub(r"\1", source.split("?", 1)[0].split("#", 1)[0])
+        return _USERINFO.sub(r"\1", source.partition("?")[0].partition("#")[0])
     if not parts.scheme and not parts.netloc:
         return parts.path
     host = parts.hostname or ""

@@ -190,9 +190,9 @@ def archive_key(prefix: str, request_id: str, submitted_at: int, role: str, sour
     if role == "error-file":
         return f"{folder}/error-file.csv"
     try:
-        name = urlsplit(source).path.rsplit("/", 1)[-1]
+        name = urlsplit(source).path.rpartition("/")[2]
     except ValueError:  # not a URL (an unclosed IPv6 bracket): the key needs only a name
-        name = source.split("?", 1)[0].rsplit("/", 1)[-1]
+        name = source.partition("?")[0].rpartition("/")[2]
     dot = name.rfind(".")
     ext = name[dot:].lower() if dot > 0 and _EXTENSION.fullmatch(name[dot:]) else ""
     return f"{folder}/file{ext}"

@@ -58,7 +58,7 @@ def choose_source(
     `sftp_refused`: the secret has an sftp section that was refused (why): every value SFTP would fetch is refused
     with that reason, and a bare path still counts as SFTP (FILE_SOURCE=auto), never as HTTPS."""
     text = value.strip()
-    scheme = _split(text).scheme.lower() if ":" in text.split("/", 1)[0] else ""
+    scheme = _split(text).scheme.lower() if ":" in text.partition("/")[0] else ""
     if scheme == "sftp" and sftp_refused is not None:
         raise FileRefused(sftp_refused)
     if scheme == "sftp":
@@ -102,8 +102,8 @@ def sftp_path(path: str, base_dir: str) -> str:
         raise FileRefused("SFTP path is empty or holds a backslash or control character")
     if ".." in path.split("/"):
         raise FileRefused("SFTP path contains '..' segments")
-    base = posixpath.normpath("/" + base_dir.strip("/")) if base_dir.strip("/") else "/"
-    full = posixpath.normpath(path if path.startswith("/") else posixpath.join(base, path))
+    base = posixpath.normpath("/" + base_dir.strip("/"))  # "/" when base_dir is
+    full = posixpath.normpath(posixpath.join(base, path))  # an absolute path replaces base here
     full = "/" + full.lstrip("/")
     if not within(full, base):
         raise FileRefused(f"SFTP path is outside base_dir {base!r}")

@@ -20,6 +20,7 @@ DECREASE = 0.75  # multiplicative decrease on a 429
 RECOVERY_STEPS = 80  # additive recovery: the configured rate is regained over this many seconds from zero
 FLOOR = 0.05  # never below one call in 20 s
 CALM_SECONDS = 1.0  # 429s within this long of a decrease answer calls made before it: no second decrease
+LONG_AGO = float("-inf")  # before any clock reading: a grant, a calm period or a renewal due at once
 
 
 class PauseTooLong(Exception):
@@ -54,9 +55,9 @@ class AdaptiveLimiter:
         self._sleep = sleep
         self._rate = min(ceiling, max(FLOOR, rate if rate is not None else ceiling))
         self._stamp = clock() if rate_at is None else rate_at  # when _rate was last brought up to date
-        self._next = 0.0  # the earliest next grant
+        self._next = LONG_AGO  # the earliest next grant
         self._paused_until = min(paused_until, clock() + self._max_pause)  # a stored pause of years: clamped
-        self._calm_until = 0.0
+        self._calm_until = LONG_AGO
         self._accepted: deque[float] = deque()  # when the API accepted (did not throttle) recent calls
         self._lock = threading.Lock()  # guards the state
         self._gate = threading.Lock()  # one caller waits for the next grant at a time
@@ -105,8 +106,7 @@ class AdaptiveLimiter:
         with self._lock:
             now = self._clock()
             self._accepted.append(now)
-            while self._accepted and self._accepted[0] < now - 1.0:
-                self._accepted.popleft()
+            self._last_second(now)
 
     def throttled(self, retry_after: float | None) -> None:
         """The API answered 429: decrease (once per calm period) and honour Retry-After."""
@@ -119,7 +119,7 @@ class AdaptiveLimiter:
                 return
             # what the API accepted in the last second is the best guess of its limit; it may also be low because
             # this sweep was not calling much, so it counts down to half the current rate at most
-            window = [t for t in self._accepted if t > now - 1.0]
+            window = self._last_second(now)
             self._rate = max(FLOOR, DECREASE * min(self._rate, max(float(len(window)), self._rate / 2)))
             self._stamp = now
             self._calm_until = now + CALM_SECONDS
@@ -127,10 +127,16 @@ class AdaptiveLimiter:
             window_clears = window[0] + 1.0 if window else now
             self._next = max(self._next, now + 1.0 / self._rate, window_clears)
 
+    def _last_second(self, now: float) -> deque[float]:
+        """The accepted calls of the last second (older ones are dropped): the window a tenant limit counts."""
+        while self._accepted and self._accepted[0] <= now - 1.0:
+            self._accepted.popleft()
+        return self._accepted
+
     def _recover(self, now: float) -> None:
-        if now > self._stamp:
-            self._rate = min(self._ceiling, self._rate + (now - self._stamp) * self._ceiling / RECOVERY_STEPS)
-            self._stamp = now
+        elapsed = max(0.0, now - self._stamp)  # a clock that stepped back recovers nothing
+        self._rate = min(self._ceiling, self._rate + elapsed * self._ceiling / RECOVERY_STEPS)
+        self._stamp = max(self._stamp, now)
 
 
 ASKING_LEASE_SECONDS = 60  # a sweep that dies holding it blocks the tenant's asking for at most this long
@@ -166,8 +172,8 @@ class TenantGate:
         self._max_pause = max_pause
         self._clock = clock
         self._sleep = sleep
-        self.limiter = AdaptiveLimiter(ceiling, clock, sleep, max_pause=max_pause)
-        self._renew_at = 0.0
+        self.limiter = AdaptiveLimiter(ceiling, clock, sleep)  # a placeholder: take() builds the one the sweep uses
+        self._renew_at = LONG_AGO
         self._held = False
         self._lock = threading.Lock()
 
@@ -200,7 +206,7 @@ class TenantGate:
             now = self._clock()
             pause = self.limiter.paused_until - now
             if pause > LONGEST_PAUSE:
-                self._renew_at = 0.0
+                self._renew_at = LONG_AGO
                 return f"the API asked for a pause of {pause:.0f} s (Retry-After); the next sweep waits it out"
             if now < self._renew_at:
                 return None
@@ -215,7 +221,7 @@ class TenantGate:
     def throttled(self, retry_after: float | None) -> None:
         self.limiter.throttled(retry_after)
         with self._lock:
-            self._renew_at = 0.0  # store the lowered rate and any pause at the next call
+            self._renew_at = LONG_AGO  # store the lowered rate and any pause at the next call
 
     def end(self) -> None:
         """Give the lease up, handing the rate state to the next sweep; a failure only delays that sweep."""
