@@ -234,6 +234,12 @@ GROUPS = (
             "test_every_figure_is_emitted_zeros_included",
             "test_the_sftp_adapter_is_built_on_the_first_sftp_file",
         )
-        + _it("test_handler", "test_aws_faults", "test_stay_up_over_the_wire"),
+        + _it(
+            "test_handler",
+            "test_aws_faults",
+            "test_stay_up_over_the_wire",
+            # the handler with SFTP files (Runtime.build's LazySftp) in one test, cheaper than test_sftp_handler's four
+            "test_sftp_unpinned_host_does_not_stop_the_sweep",
+        ),
     ),
 )

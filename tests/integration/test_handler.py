@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +114,22 @@ def test_a_wrong_key_is_systemic_and_blames_no_request(stack: LocalStack, sim: S
     assert summary["systemic"] == 1 and "430" in summary["stopped"]
     item = items(stack)["r1"]
     assert item["status"]["S"] == "PENDING" and "lease_owner" not in item and "attempts" not in item
+
+
+@pytest.mark.env(HTTP_TIMEOUT_SECONDS="1")
+def test_a_status_call_the_api_never_answers_is_given_up_after_http_timeout_seconds(
+    stack: LocalStack, sim: Simulator, handler_ticks: Ticks
+) -> None:
+    # Given HTTP_TIMEOUT_SECONDS=1 and an API that takes the status call and answers nothing (for 30 s)
+    sim.script("silent", Step.hang())
+    register(stack.client("dynamodb"), stack.table, "silent", submitted_at=int(handler_ticks.clock()))
+    # When the handler runs once
+    started = time.monotonic()
+    [summary] = handler_ticks()
+    # Then the call is given up after about 1 s, not the 10 s default: a transient error, the request still pending
+    assert time.monotonic() - started < 6, summary
+    assert summary["transient_errors"] == 1 and summary["completed"] == 0
+    assert items(stack)["silent"]["status"]["S"] == "PENDING"
 
 
 def test_invalid_event_is_refused_with_a_clear_error(handler_ticks: Ticks) -> None:

@@ -1,5 +1,6 @@
-"""Which AWS clients skip botocore's client-side parameter validation: only the sweep's table client (a claim per
-check), whose adapter builds every parameter itself; every other client keeps it."""
+"""The AWS clients the sweep builds: which skip botocore's client-side parameter validation (only the sweep's table
+client, a claim per check, whose adapter builds every parameter itself), and the retry mode, attempts and timeouts
+each one has (the table "AWS clients: retry mode, attempts, timeouts" of docs/reliability.md)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ParamValidationError
 
+from profile_poller.core.doors import AllDoors
 from profile_poller.entry.aws import ClientPolicy
 from profile_poller.entry.config import load_settings
 from profile_poller.entry.runtime import Runtime
@@ -51,6 +53,44 @@ def test_the_other_clients_still_validate(runtime: Runtime) -> None:
         archive.copy_object(Bucket="b", Key=5, CopySource="b/k")
     with pytest.raises(ParamValidationError):
         notifier.publish_batch(TopicArn="t", PublishBatchRequestEntries="not a list")
+
+
+def _policy(client: Any) -> tuple[str, str, int, float, float]:
+    config = client.meta.config
+    retries = config.retries
+    service = client.meta.service_model.service_name
+    return service, retries["mode"], retries["total_max_attempts"], config.connect_timeout, config.read_timeout
+
+
+def test_each_client_has_the_documented_retry_mode_attempts_and_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a sweep built with every door open: the outcome bus and the Step Functions callbacks
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    deps = Runtime.build(load_settings({**ENV, "OUTCOME_BUS_NAME": "outcomes"})).deps
+    assert isinstance(deps.notifier, AllDoors) and deps.tasks is not None
+    topic, bus = deps.notifier.doors.values()
+    clients = {
+        "table": deps.store._client,  # type: ignore[attr-defined]
+        "archive": deps.archive._client,  # type: ignore[attr-defined]
+        "topic": topic._client,  # type: ignore[attr-defined]
+        "key": deps.keys._client,  # type: ignore[attr-defined]
+        "outcome bus": bus._client,  # type: ignore[attr-defined]
+        "callbacks": deps.tasks._client,  # type: ignore[attr-defined]
+        "heartbeats": deps.tasks._heartbeats,  # type: ignore[attr-defined]
+    }
+    # Then each talks to its service in botocore's standard retry mode, with the attempts (the first try included)
+    # and the connect / read timeouts of docs/reliability.md; heartbeats get one short try (docs/producers.md: "one
+    # try, 3 s at most")
+    assert {name: _policy(client) for name, client in clients.items()} == {
+        "table": ("dynamodb", "standard", 4, 2.0, 5.0),
+        "archive": ("s3", "standard", 5, 2.0, 30.0),
+        "topic": ("sns", "standard", 4, 2.0, 5.0),
+        "key": ("secretsmanager", "standard", 3, 2.0, 5.0),
+        "outcome bus": ("events", "standard", 4, 2.0, 5.0),
+        "callbacks": ("stepfunctions", "standard", 4, 2.0, 5.0),
+        "heartbeats": ("stepfunctions", "standard", 1, 1.0, 2.0),
+    }
 
 
 def test_the_worst_call_is_every_attempt_timing_out_plus_every_backoff_at_its_cap() -> None:

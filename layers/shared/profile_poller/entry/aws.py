@@ -26,7 +26,7 @@ class ClientPolicy:
     connect_timeout: float
     read_timeout: float
 
-    def config(self, pool: int, validate: bool = True) -> Config:
+    def config(self, pool: int, validate: bool) -> Config:
         return Config(
             retries={"mode": "standard", "total_max_attempts": self.total_max_attempts},
             connect_timeout=self.connect_timeout,
