@@ -14,6 +14,19 @@ from tests.unit.sweep_world import BASE, PENDING, World, world
 __all__ = ["world"]
 
 
+def throttle_call(world: World, n: int) -> None:
+    """The API answers the n-th status call 429. By call, not by request id: the asking semaphore is not fair, so a
+    request claimed early may be asked after later ones (seen: the fifth claimed asked last of 30)."""
+    calls: list[str] = []
+
+    def nth_throttled(rid: str) -> None:
+        calls.append(rid)
+        if len(calls) == n:
+            world.api.answers[rid] = [json_response(429, '{"code": 429}')]
+
+    world.api.before_query = nth_throttled
+
+
 def test_a_long_retry_after_ends_the_sweep_without_sleeping_and_is_honoured(world: World) -> None:
     world.register(*[f"r{i}" for i in range(20)])
     world.api.answers["r0"] = [json_response(429, '{"code": 429}', {"Retry-After": "120"})]
@@ -36,9 +49,8 @@ def test_a_long_retry_after_ends_the_sweep_without_sleeping_and_is_honoured(worl
 
 def test_a_429_slows_the_sweep_down_instead_of_stopping_it(world: World) -> None:
     # Given 30 requests at 10 calls a second, and the API throttling the fifth call (no Retry-After)
-    ids = [f"r{i:02d}" for i in range(30)]
-    world.register(*ids)
-    world.api.answers["r04"] = [json_response(429, '{"code": 429}')]
+    world.register(*[f"r{i:02d}" for i in range(30)])
+    throttle_call(world, 5)
     started = world.clock()
     # When a sweep runs
     summary = world.sweep(concurrency=1, rate_limit_per_second=10)
@@ -52,14 +64,7 @@ def test_a_429_slows_the_sweep_down_instead_of_stopping_it(world: World) -> None
 def test_a_429_cuts_the_rate_to_three_quarters_of_what_the_api_accepted_in_the_last_second(world: World) -> None:
     # Given 30 requests at 10 calls a second, and the API throttling the ninth call: it accepted 8 in that second
     world.register(*[f"r{i:02d}" for i in range(30)])
-    calls: list[str] = []
-
-    def ninth_throttled(rid: str) -> None:  # by call, not by request: two workers may claim in either order
-        calls.append(rid)
-        if len(calls) == 9:
-            world.api.answers[rid] = [json_response(429, '{"code": 429}')]
-
-    world.api.before_query = ninth_throttled
+    throttle_call(world, 9)
     # When a sweep runs
     summary = world.sweep(concurrency=1, rate_limit_per_second=10)
     # Then the rate was cut to 0.75 x 8 = 6/s (not 0.75 x 5, half the configured rate), then recovered by 10/80 a
