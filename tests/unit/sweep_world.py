@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from profile_poller.core.ports import SftpSource
 from profile_poller.core.sweep import Sweep, SweepDeps
 from profile_poller.entry.config import Settings
 from tests.fakes import FakeApi, FakeArchive, FakeClock, FakeKeys, FakeNotifier, FakeStore, json_response
@@ -37,11 +38,20 @@ class World:
     notifier: FakeNotifier
     settings: Settings = BASE
     remaining_ms: int = 600_000
+    sftp: SftpSource | None = None
 
     def sweep(self, owner: str = "owner-1", **overrides: Any) -> dict[str, Any]:
         settings = replace(self.settings, **overrides)
         deps = SweepDeps(
-            self.store, self.api, self.keys, self.archive, self.notifier, self.clock, self.clock.sleep, random.Random(7)
+            self.store,
+            self.api,
+            self.keys,
+            self.archive,
+            self.notifier,
+            self.clock,
+            self.clock.sleep,
+            random.Random(7),
+            sftp=self.sftp,
         )
         return Sweep(settings, deps, owner, lambda: self.remaining_ms).run().as_dict()
 

@@ -179,3 +179,16 @@ def test_a_waiting_task_is_called_back_when_a_refusing_door_is_given_up() -> Non
     assert sfn.finals == 1
     assert store.items["r1"]["status"] == "COMPLETED"
     assert store.items["r1"]["task_callback"] == {"result": "delivered"}
+
+
+def test_a_refused_door_is_offered_again_at_most_backoff_max_seconds_later() -> None:
+    # Given an outcome bus refusing for good, BACKOFF_MAX_SECONDS of 5 minutes, and a decision an hour old
+    clock, store, sns, bus = FakeClock(), FakeStore(), FakeNotifier(), RefusingBus()
+    store.put_pending("r1", int(clock()) - 60)
+    five_minutes = replace(BASE, backoff_max_seconds=300)
+    _sweep(store, clock, AllDoors([sns, bus]), None, five_minutes)
+    clock.advance(3600)
+    # When a sweep offers it to the bus again and is refused
+    _sweep(store, clock, AllDoors([sns, bus]), None, five_minutes)
+    # Then it is due again 5 minutes later, not an hour (as long as it has waited)
+    assert bus.calls == 2 and int(store.items["r1"]["next_check_at"]) == int(clock()) + 300

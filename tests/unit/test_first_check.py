@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from profile_poller.core.schedule import check_at
 from tests.fakes import json_response
 from tests.unit.sweep_world import World, world
 
@@ -29,6 +30,15 @@ def test_a_request_registered_seconds_ago_is_given_back_due_at_its_first_checks_
 def test_a_request_older_than_the_first_checks_age_is_asked_at_once(world: World) -> None:
     world.register("r1", age=20)
     world.sweep(**CADENCE)
+    assert [r for r, _ in world.api.asked] == ["r1"]
+
+
+def test_a_request_asked_once_already_is_asked_when_due_however_young(world: World) -> None:
+    # Given a request registered 5 s ago and asked once already (a 429's short Retry-After: due again since a second)
+    world.register("r1", age=5, attempts=1, next_check_at=check_at(int(world.clock()) - 1, 1))
+    # When a sweep with the age-capped cadence runs
+    world.sweep(**CADENCE)
+    # Then it is asked now: only a request never asked waits for its first check's age
     assert [r for r, _ in world.api.asked] == ["r1"]
 
 

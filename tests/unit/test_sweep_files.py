@@ -3,8 +3,12 @@ oversized, unreadable and still-missing files complete the request with the file
 
 from __future__ import annotations
 
-from profile_poller.core.ports import FileMissing, FilePermission, FileRefused
-from tests.fakes import FakeFile, json_response
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from profile_poller.core.ports import Credentials, FileMissing, FilePermission, FileRefused, SftpSettings
+from profile_poller.core.sources import FileSource
+from tests.fakes import FakeFile, FakeKeys, json_response
 from tests.unit.sweep_world import ERRORS, World, world
 
 __all__ = ["world"]
@@ -111,3 +115,59 @@ def test_a_copy_failing_past_the_transient_limit_completes_with_the_file_not_arc
     [outcome] = world.published("r1")
     assert outcome.status.value == "COMPLETED" and outcome.update_count == 4
     assert not outcome.archived and "copy kept failing" in (outcome.files[0].reason or "")
+
+
+def test_a_copy_that_cannot_end_before_the_copy_deadline_is_cut_counted_and_retried(world: World) -> None:
+    # Given a finished answer listing a file of 400 MiB: 100 s at the assumed minimum of 4 MiB/s
+    world.register("r1")
+    world.api.answers["r1"] = [json_response(200, '{"file": "/f.csv", "update-count": 1}')]
+    world.api.files["/f.csv"] = [FakeFile(b"abc", content_length=400 * 1024**2)]
+
+    def time_runs_short(_: str) -> None:  # 600 s left when the sweep started, 100 s (70 s to the deadline) now
+        world.remaining_ms = 100_000
+
+    world.api.before_query = time_runs_short
+    # When a sweep copies it
+    summary = world.sweep()
+    # Then the copy is cut before a byte is read, counted, and the request is checked again by a later sweep
+    assert summary["copies_out_of_time"] == 1 and world.archive.objects == {}
+    assert world.status("r1") == "PENDING" and "copy deadline" in world.store.items["r1"]["last_error"]
+
+
+SFTP = SftpSettings(host="files.example", username="u", host_keys=("files.example ssh-ed25519 AAAA",), password="pw")
+
+
+class SftpKeys(FakeKeys):
+    def current(self) -> Credentials:
+        return Credentials("key-1", self.base_url, sftp=SFTP)
+
+
+class FakeSftpSource:
+    def __init__(self, files: dict[str, bytes]) -> None:
+        self.files = files
+        self.opened: list[tuple[str, int, str]] = []
+
+    @contextmanager
+    def open_file(self, host: str, port: int, path: str, settings: SftpSettings) -> Iterator[FakeFile]:
+        self.opened.append((host, port, path))
+        yield FakeFile(self.files[path], url=f"sftp://{host}{path}")
+
+    def end_sweep(self) -> None:
+        pass
+
+
+def test_file_source_and_file_hosts_route_the_copies_of_a_sweep(world: World) -> None:
+    # Given a secret with an sftp section, FILE_SOURCE=https and FILE_HOSTS naming a second SFTP host, and an
+    # answer whose error file is on that host and whose file is a bare path
+    world.keys = SftpKeys("key-1")
+    world.sftp = source = FakeSftpSource({"/out/e.csv": ERRORS})
+    world.register("r1")
+    body = '{"error-file": "sftp://mirror.example/out/e.csv", "file": "/out/f.csv", "update-count": 1}'
+    world.api.answers["r1"] = [json_response(200, body)]
+    world.api.files["/out/f.csv"] = [FakeFile(b"id\n1\n")]
+    # When a sweep copies them
+    world.sweep(file_source=FileSource.HTTPS, file_hosts=frozenset({"mirror.example"}))
+    # Then the error file came over SFTP from that host and the bare path over HTTPS, both archived
+    assert source.opened == [("mirror.example", 22, "/out/e.csv")]
+    assert [path for path, _ in world.api.downloads] == ["/out/f.csv"]
+    assert world.status("r1") == "COMPLETED" and sorted(world.archive.objects.values()) == sorted([ERRORS, b"id\n1\n"])

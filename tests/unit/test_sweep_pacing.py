@@ -3,12 +3,28 @@ Lambda time budget (kept back for the work in flight when the table is slow). No
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
-from tests.fakes import json_response
+from profile_poller.core.model import Outcome
+from tests.fakes import FakeNotifier, json_response
 from tests.unit.sweep_world import BASE, PENDING, World, world
 
 __all__ = ["world"]
+
+
+def throttle_call(world: World, n: int) -> None:
+    """The API answers the n-th status call 429. By call, not by request id: the asking semaphore is not fair, so a
+    request claimed early may be asked after later ones (seen: the fifth claimed asked last of 30)."""
+    calls: list[str] = []
+
+    def nth_throttled(rid: str) -> None:
+        calls.append(rid)
+        if len(calls) == n:
+            world.api.answers[rid] = [json_response(429, '{"code": 429}')]
+
+    world.api.before_query = nth_throttled
 
 
 def test_a_long_retry_after_ends_the_sweep_without_sleeping_and_is_honoured(world: World) -> None:
@@ -33,9 +49,8 @@ def test_a_long_retry_after_ends_the_sweep_without_sleeping_and_is_honoured(worl
 
 def test_a_429_slows_the_sweep_down_instead_of_stopping_it(world: World) -> None:
     # Given 30 requests at 10 calls a second, and the API throttling the fifth call (no Retry-After)
-    ids = [f"r{i:02d}" for i in range(30)]
-    world.register(*ids)
-    world.api.answers["r04"] = [json_response(429, '{"code": 429}')]
+    world.register(*[f"r{i:02d}" for i in range(30)])
+    throttle_call(world, 5)
     started = world.clock()
     # When a sweep runs
     summary = world.sweep(concurrency=1, rate_limit_per_second=10)
@@ -44,6 +59,18 @@ def test_a_429_slows_the_sweep_down_instead_of_stopping_it(world: World) -> None
     assert summary["still_pending"] == 29
     assert 3 <= summary["asking_rate_per_second"] < 10
     assert world.clock() - started > 29 / 10  # slower than the configured rate
+
+
+def test_a_429_cuts_the_rate_to_three_quarters_of_what_the_api_accepted_in_the_last_second(world: World) -> None:
+    # Given 30 requests at 10 calls a second, and the API throttling the ninth call: it accepted 8 in that second
+    world.register(*[f"r{i:02d}" for i in range(30)])
+    throttle_call(world, 9)
+    # When a sweep runs
+    summary = world.sweep(concurrency=1, rate_limit_per_second=10)
+    # Then the rate was cut to 0.75 x 8 = 6/s (not 0.75 x 5, half the configured rate), then recovered by 10/80 a
+    # second while the 21 calls after it were made; the sweep reports that rate to the thousandth
+    assert summary["throttled"] == 1 and len(world.api.asked) == 30
+    assert summary["asking_rate_per_second"] == 6.427
 
 
 def test_an_extra_sweep_ends_at_once_and_says_why(world: World) -> None:
@@ -90,3 +117,29 @@ def test_a_fast_table_leaves_the_same_time_enough_for_everything(world: World) -
     world.api.answers.update({rid: [PENDING] for rid in ("r1", "r2", "r3")})
     summary = world.sweep(concurrency=1)
     assert summary["claimed"] == 3 and summary["stopped"] is None
+
+
+class SlowTopic(FakeNotifier):
+    """Each PublishBatch takes 2 s."""
+
+    def __init__(self, world: World) -> None:
+        super().__init__()
+        self._world = world
+
+    def publish(self, outcomes: Sequence[Outcome]) -> set[str]:
+        self._world.clock.advance(2)
+        return super().publish(outcomes)
+
+
+def test_a_slow_topic_makes_the_sweep_keep_back_time_for_the_batches_in_flight(world: World) -> None:
+    # Given 70 s of Lambda time left and 30 requests that are done, and a topic taking 2 s a publish
+    ids = [f"r{i:02d}" for i in range(30)]
+    world.register(*ids)
+    world.api.answers.update({rid: [json_response(200, '{"update-count": 1}')] for rid in ids})
+    world.notifier = SlowTopic(world)
+    world.remaining_ms = 70_000
+    # When a sweep runs: its first batch of ten outcomes is published mid-sweep
+    summary = world.sweep(concurrency=1)
+    # Then it keeps back time for a batch's publish and stops claiming instead of asking for all thirty
+    assert "work in flight" in summary["stopped"] and summary["claimed"] < 30
+    assert any(world.status(rid) == "PENDING" for rid in ids)

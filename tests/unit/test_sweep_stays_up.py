@@ -142,3 +142,15 @@ def test_the_rate_limit_holds_across_the_passes_of_a_sweep_that_stays_up(world: 
     # Then it asked them more than once, and never more than 2 calls in any second
     assert len(times) > 30
     assert max(sum(1 for t in times if start <= t < start + 1) for start in times) <= 2
+
+
+def test_a_sweep_that_stops_asking_does_not_stay_up(world: World) -> None:
+    # Given requests the API answers 401 (a systemic failure) and one falling due 10 s from now
+    world.register(*[f"r{i}" for i in range(6)])
+    world.api.answers.update({f"r{i}": [json_response(401, '{"code": 430}')] for i in range(6)})
+    world.register("later", next_check_at=world.clock() + 10)
+    # When a sweep that may stay up 55 s runs
+    summary = world.sweep(stay_up_seconds=55, concurrency=1)
+    # Then it stopped at the first answer and ended there: no waiting for the next request, no second pass
+    assert "systemic" in str(summary["stopped"]) and world.clock.slept == 0
+    assert len(world.api.asked) == 1

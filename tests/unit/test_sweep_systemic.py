@@ -3,10 +3,13 @@ unreadable secret and a failing table end the sweep and leave every request as i
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from profile_poller.core.ports import StoreError
-from tests.fakes import FakeKeys, json_response
+from profile_poller.core.schedule import Due
+from tests.fakes import FakeKeys, FakeStore, json_response
 from tests.unit.sweep_world import World, world
 
 __all__ = ["world"]
@@ -63,3 +66,43 @@ def test_a_failing_table_stops_the_sweep_as_systemic(world: World) -> None:
     summary = world.sweep(concurrency=1)
     assert summary["systemic"] >= 1 and "table could not be written" in summary["stopped"]
     assert summary["claimed"] == 0 and world.api.asked == []
+
+
+class ShardLog(FakeStore):
+    """Records the due-index shards read; `down`: the index cannot be read."""
+
+    def __init__(self, down: bool = False) -> None:
+        super().__init__()
+        self.read: list[str] = []
+        self.down = down
+
+    def due_ids(self, shard: str, now: int) -> Iterator[Due]:
+        self.read.append(shard)
+        if self.down:
+            raise StoreError("querying the due index failed: ProvisionedThroughputExceededException")
+        yield from super().due_ids(shard, now)
+
+
+def test_a_due_index_that_cannot_be_read_stops_the_sweep_at_the_first_shard(world: World) -> None:
+    world.store = store = ShardLog(down=True)
+    world.register("r1")
+    summary = world.sweep()
+    assert summary["systemic"] == 1 and "table could not be read" in summary["stopped"]
+    assert set(store.read) == {"0"}  # no Query of the other shards (the expiry drain stops at "0" too)
+
+
+def test_a_sweep_that_stops_reads_no_further_shard_of_the_due_index(world: World) -> None:
+    # Given six requests in the first shard, one in the next, and the Lambda's time running out at the first call
+    world.store = store = ShardLog()
+    world.register(*[f"r{i}" for i in range(6)])
+    world.register("other-shard", due_shard="1")
+
+    def out_of_time(_: str) -> None:
+        world.remaining_ms = 1_000
+
+    world.api.before_query = out_of_time
+    # When a sweep asking one request at a time runs
+    summary = world.sweep(concurrency=1)
+    # Then it stops there and reads no further shard (one Query, not one per shard)
+    assert str(summary["stopped"]).startswith("time budget") and store.read == ["0"]
+    assert "lease_owner" not in world.store.items["other-shard"] and len(world.api.asked) == 1

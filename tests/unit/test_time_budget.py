@@ -33,6 +33,28 @@ def test_the_stop_reason_splits_the_reserve_into_the_margin_and_the_work_in_flig
     )
 
 
+def test_the_stop_reason_names_the_slowest_step_functions_call_once_one_was_made() -> None:
+    # Given a slowest write of 0.5 s and a slowest Step Functions call of 1.25 s, and 40 s left
+    clock = FakeClock()
+    budget = TimeBudget(replace(BASE, time_margin_seconds=30, http_timeout_seconds=10.0), lambda: 40_000, clock)
+    budget.observe(clock() - 0.5)
+    budget.observe_task(clock() - 1.25)
+    # Then the reason says what the work in flight was reserved at: 25 + 12 x 0.5 + 11 x 1.25 = 44.75 s
+    assert budget.short() == (
+        "time budget: 40.0 s left, keeping 30 s (TIME_MARGIN_SECONDS) + 44.8 s for work in flight "
+        "(slowest AWS call 0.50 s, slowest Step Functions call 1.25 s)"
+    )
+
+
+def test_a_budget_already_into_its_reserve_leaves_no_time_to_wait_for_the_rate_limiter() -> None:
+    # 40 s left against a reserve of 30 + 25 s: not a second to wait for a grant (the sweep stops instead)
+    budget = TimeBudget(replace(BASE, time_margin_seconds=30, http_timeout_seconds=10.0), lambda: 40_000, FakeClock())
+    assert budget.spare_seconds() == 0.0
+    # and with 55.5 s left, half a second
+    budget = TimeBudget(replace(BASE, time_margin_seconds=30, http_timeout_seconds=10.0), lambda: 55_500, FakeClock())
+    assert budget.spare_seconds() == 0.5
+
+
 class Recording(FakeStore):
     def __init__(self) -> None:
         super().__init__()

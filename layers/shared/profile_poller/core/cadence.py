@@ -63,7 +63,6 @@ class StayUp:
         self._may_wait = may_wait
         self._seconds = max(0.0, seconds)
         self.until = clock() + self._seconds
-        self.waited = 0.0
 
     @classmethod
     def for_sweep(
@@ -115,5 +114,4 @@ class StayUp:
             return False
         wait = min(max(math.ceil(earliest) - now, MIN_WAIT_SECONDS), LOOK_EVERY_SECONDS, room)  # due in whole seconds
         self._sleep(wait)
-        self.waited += wait
         return True

@@ -40,24 +40,23 @@ class ExpiryDrain:
         self._settler = settler
         self._batch = batch
 
-    def after(self, summary: SweepSummary, now: int, short: Callable[[], str | None]) -> int:
+    def after(self, summary: SweepSummary, now: int, short: Callable[[], str | None]) -> None:
         """After a sweep that stopped as systemic (a sweep stopped by its budget has no time left): walk the due
-        index until `short` (the sweep's time budget) gives a reason to stop; the number of requests looked at
-        (each claimed, then expired or given back)."""
+        index until `short` (the sweep's time budget) gives a reason to stop; the log says how many requests it
+        looked at (each claimed, then expired or given back)."""
         if not summary.counts["systemic"]:
-            return 0
+            return
         seen = 0
         try:
             for shard, _ in shards_to_read(self._s.due_shards):
                 for due in self._store.due_ids(shard, now):
                     if (reason := short()) is not None:
                         logger.warning("expiry drain stops", extra={"reason": reason, "looked_at": seen})
-                        return seen
+                        return
                     seen += 1
                     self._one(due, now)
         except (StoreError, TableFailed) as exc:  # the table is failing: the next sweep drains again
             logger.error("expiry drain stops: the table failed", extra={"reason": str(exc), "looked_at": seen})
-        return seen
 
     def _one(self, due: Due, now: int) -> None:
         try:
