@@ -40,6 +40,7 @@ def test_register_show_and_list(capsys: pytest.CaptureFixture[str]) -> None:
     [
         (["register", "a/b"], 2, "invalid request-id"),  # a usage error
         (["show", "nope"], 1, "no request 'nope'"),  # nothing done
+        (["show", "x", "--table", "no-such-table"], 3, "AWS call failed: "),  # AWS refused the call
     ],
 )
 def test_errors_are_one_clear_line(

@@ -231,6 +231,10 @@ def test_the_table_comes_from_table_or_the_stack_outputs(
     code, out, _ = cli(capsys, "stats", "--table", stack.table, "--json")
     assert code == 0 and json.loads(out)["scanned_items"] == 1
     code, _, err = cli(capsys, "stats", "--stack", "no-such-stack")
-    assert code == 2 and "no-such-stack" in err
+    assert code == 2 and err == "profile-poller: stack 'no-such-stack': Stack with id no-such-stack does not exist\n"
+    bare = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
+    stack.client("cloudformation").create_stack(StackName="bare", TemplateBody=json.dumps(bare))
+    code, _, err = cli(capsys, "stats", "--stack", "bare")
+    assert code == 2 and "stack 'bare' has no output RequestsTableName" in err
     code, _, err = cli(capsys, "stats")
     assert code == 2 and "no table" in err
