@@ -225,6 +225,7 @@ GROUPS = (
             "test_stats_shows_the_oldest_pending_age",
             "test_retry_and_republish_report_each_request",
             "test_list_shows_each_request_and_its_counts",
+            "test_json_output_has_sorted_keys",
         ),
     ),
     Group(

@@ -61,3 +61,21 @@ def test_missing_table_name_is_named(monkeypatch: pytest.MonkeyPatch, capsys: py
     monkeypatch.delenv("TABLE_NAME")
     assert main(["list"]) == 2
     assert "no table: give --table NAME or --stack NAME, or set TABLE_NAME" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],  # no command
+        ["list", "--status", "BOGUS"],
+        ["register", "r-1", "--kind", "bogus"],
+        ["retry", "--status", "COMPLETED"],  # only FAILED or EXPIRED are retried
+    ],
+)
+def test_bad_usage_stops_at_the_parser_with_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    out, err = capsys.readouterr()
+    assert stopped.value.code == 2 and out == ""
+    last = err.splitlines()[-1]
+    assert err.startswith("usage: profile-poller ") and last.startswith("profile-poller") and ": error: " in last

@@ -230,6 +230,8 @@ def test_the_table_comes_from_table_or_the_stack_outputs(
     assert code == 0 and json.loads(out)["counts"]["FAILED"] == 1
     code, out, _ = cli(capsys, "stats", "--table", stack.table, "--json")
     assert code == 0 and json.loads(out)["scanned_items"] == 1
+    code, out, _ = cli(capsys, "stats", "--table", stack.table, "--stack", "no-such-stack", "--json")
+    assert code == 0 and json.loads(out)["scanned_items"] == 1  # --table goes first: the stack is not read
     code, _, err = cli(capsys, "stats", "--stack", "no-such-stack")
     assert code == 2 and err == "profile-poller: stack 'no-such-stack': Stack with id no-such-stack does not exist\n"
     bare = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
