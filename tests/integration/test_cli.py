@@ -60,7 +60,7 @@ def test_registering_twice_is_refused(capsys: pytest.CaptureFixture[str]) -> Non
 def test_missing_table_name_is_named(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.delenv("TABLE_NAME")
     assert main(["list"]) == 2
-    assert "no table: give --table NAME or --stack NAME, or set TABLE_NAME" in capsys.readouterr().err
+    assert capsys.readouterr().err == "profile-poller: no table: give --table NAME or --stack NAME, or set TABLE_NAME\n"
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,6 @@ from local.stack import LocalStack
 from profile_poller.adapters.dynamo_items import to_dynamo
 from profile_poller.core.registration import due_shard_for
 from profile_poller.entry.cli import main
-from profile_poller.entry.producer import register
 
 
 @pytest.fixture(autouse=True)
@@ -53,11 +52,12 @@ def test_finished_requests_are_listed_with_their_update_and_error_counts(
 def test_pending_requests_are_listed_from_every_due_shard(
     table_stack: LocalStack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Given a table whose pending requests are spread over two due shards
+    # Given a table with two due shards, and requests registered over both
     monkeypatch.setenv("DUE_SHARDS", "2")
     ids = [f"req-{n}" for n in range(6)]
     assert {due_shard_for(i, 2) for i in ids} == {"0", "1"}
     for request_id in ids:
-        register(table_stack.client("dynamodb"), table_stack.table, request_id, shards=2)
+        assert main(["register", request_id]) == 0
+        assert json.loads(capsys.readouterr().out)["due_shard"] == due_shard_for(request_id, 2)
     # When the operator lists what is pending, every one of them is there
     assert [line.split("\t")[0] for line in listed(capsys, "--status", "PENDING")] == ids
