@@ -222,6 +222,10 @@ GROUPS = (
             "test_due_shards",
             "test_republish_finds_the_topic_of_the_stack",  # Target.topic_arn: --topic, TOPIC_ARN, the stack's output
             "test_aws_faults",  # producer._same_registration: a put retried after DynamoDB applied it
+            "test_stats_shows_the_oldest_pending_age",
+            "test_retry_and_republish_report_each_request",
+            "test_list_shows_each_request_and_its_counts",
+            "test_json_output_has_sorted_keys",
         ),
     ),
     Group(

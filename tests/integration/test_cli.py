@@ -40,6 +40,7 @@ def test_register_show_and_list(capsys: pytest.CaptureFixture[str]) -> None:
     [
         (["register", "a/b"], 2, "invalid request-id"),  # a usage error
         (["show", "nope"], 1, "no request 'nope'"),  # nothing done
+        (["show", "x", "--table", "no-such-table"], 3, "AWS call failed: "),  # AWS refused the call
     ],
 )
 def test_errors_are_one_clear_line(
@@ -59,4 +60,22 @@ def test_registering_twice_is_refused(capsys: pytest.CaptureFixture[str]) -> Non
 def test_missing_table_name_is_named(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.delenv("TABLE_NAME")
     assert main(["list"]) == 2
-    assert "no table: give --table NAME or --stack NAME, or set TABLE_NAME" in capsys.readouterr().err
+    assert capsys.readouterr().err == "profile-poller: no table: give --table NAME or --stack NAME, or set TABLE_NAME\n"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],  # no command
+        ["list", "--status", "BOGUS"],
+        ["register", "r-1", "--kind", "bogus"],
+        ["retry", "--status", "COMPLETED"],  # only FAILED or EXPIRED are retried
+    ],
+)
+def test_bad_usage_stops_at_the_parser_with_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    out, err = capsys.readouterr()
+    assert stopped.value.code == 2 and out == ""
+    last = err.splitlines()[-1]
+    assert err.startswith("usage: profile-poller ") and last.startswith("profile-poller") and ": error: " in last

@@ -230,7 +230,30 @@ def test_the_table_comes_from_table_or_the_stack_outputs(
     assert code == 0 and json.loads(out)["counts"]["FAILED"] == 1
     code, out, _ = cli(capsys, "stats", "--table", stack.table, "--json")
     assert code == 0 and json.loads(out)["scanned_items"] == 1
+    code, out, _ = cli(capsys, "stats", "--table", stack.table, "--stack", "no-such-stack", "--json")
+    assert code == 0 and json.loads(out)["scanned_items"] == 1  # --table goes first: the stack is not read
     code, _, err = cli(capsys, "stats", "--stack", "no-such-stack")
-    assert code == 2 and "no-such-stack" in err
+    assert code == 2 and err == "profile-poller: stack 'no-such-stack': Stack with id no-such-stack does not exist\n"
+    bare = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
+    stack.client("cloudformation").create_stack(StackName="bare", TemplateBody=json.dumps(bare))
+    code, _, err = cli(capsys, "stats", "--stack", "bare")
+    assert code == 2 and "stack 'bare' has no output RequestsTableName" in err
     code, _, err = cli(capsys, "stats")
     assert code == 2 and "no table" in err
+
+
+def test_a_stack_that_cannot_be_read_without_credentials_is_one_line_and_exit_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given no table name and no AWS credentials anywhere (no IMDS: nothing leaves the machine)
+    for name in ("TABLE_NAME", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/config")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    # When the table is to be found from a stack, the operator reads why the stack could not be read
+    code, out, err = cli(capsys, "stats", "--stack", "pp-prod")
+    assert (code, out) == (2, "")
+    assert err == "profile-poller: stack 'pp-prod' could not be read: Unable to locate credentials\n"
