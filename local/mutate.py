@@ -42,7 +42,7 @@ STAGED_DIRS = ("local/", "events/", "examples/", "functions/", "docs/")
 NOT_STAGED = ("test_cold_import.py",)
 # the groups that cost the most CPU (the last full run's `CPU s`), started first so a small group, not a large one,
 # is what runs last
-LONGEST_FIRST = ("core", "sftp", "dynamodb", "campaign_api")
+LONGEST_FIRST = ("core", "cli", "dynamodb", "sftp", "campaign_api")
 
 
 def unmutated() -> list[str]:

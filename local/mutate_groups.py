@@ -211,6 +211,7 @@ GROUPS = (
             "test_task_token_registration",
             "test_registrations_from_the_future",
             "test_retry_since_takes_a_date_or_an_iso_time",
+            "test_the_cli_reference_is_its_help",  # every help text, flag and choice of the parser
         )
         + _it(
             "test_cli",
