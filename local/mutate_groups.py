@@ -206,7 +206,7 @@ GROUPS = (
     ),
     Group(
         "cli",
-        ("entry/cli/__init__.py", "entry/cli/operator.py", "entry/cli/target.py", "entry/producer.py"),
+        ("entry/cli/commands.py", "entry/cli/operator.py", "entry/cli/target.py", "entry/producer.py"),
         _unit(
             "test_task_token_registration",
             "test_registrations_from_the_future",

@@ -17,7 +17,7 @@ import pytest
 from local.registration import create_registration
 from local.stack import LocalStack, aws_env
 from profile_poller.adapters.dynamo_items import from_dynamo
-from profile_poller.entry.cli import _parser
+from profile_poller.entry.cli.commands import _parser
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
