@@ -68,3 +68,10 @@ def test_a_backslash_never_leads_a_download_off_the_allowed_hosts(api: CampaignA
     except FileRefused:
         return
     assert parse_url(url).host == "api.example.com"  # where urllib3 (under requests) would connect
+
+
+@pytest.mark.parametrize("base", ["https://api.example.com/GATEWAX", "https://api.example.com/GATEWAX/"])
+def test_a_relative_file_value_joins_the_api_base_url_as_written(api: CampaignApi, base: str) -> None:
+    # Given an API base URL with a path (a gateway's prefix), ending in any letter, with a slash or without
+    # When a file value is a path, Then it is fetched under that prefix, one slash between them
+    assert api.resolve("/out/e.csv", base) == "https://api.example.com/GATEWAX/out/e.csv"
