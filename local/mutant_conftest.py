@@ -18,11 +18,14 @@ out of the garbage collector (`gc.freeze`), so a forked mutant run does not walk
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
+import signal
 import sys
 import threading
 from collections.abc import Generator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -52,7 +55,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def _hung(nodeid: str, budget: float) -> None:
     sys.stderr.write(f"mutant run: {nodeid} still running after {budget:.0f} s: the mutant hangs it\n")
     sys.stderr.flush()
+    for child in _children():  # the servers the test started (dynalite, sshd, nginx): no fixture will stop them
+        with contextlib.suppress(OSError):
+            os.kill(child, signal.SIGTERM)
     os._exit(TIMEOUT_EXIT)  # from this timer thread, whatever the test's thread is blocked in
+
+
+def _children() -> list[int]:
+    """This process's child processes (Linux: /proc; none found elsewhere)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
+        with contextlib.suppress(OSError, ValueError):
+            found.extend(int(pid) for pid in task.read_text().split())
+    return found
 
 
 @pytest.hookimpl(wrapper=True)
