@@ -206,3 +206,18 @@ def test_nothing_is_carried_before_a_feed_or_after_the_end() -> None:
     parser.feed(HEADER + b'3005, "x", 1')
     parser.finish()
     assert parser.carried_chars == 0
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 300, 1000, 65536])
+def test_a_quote_inside_an_unquoted_description_is_read_the_same_wherever_the_reads_cut_the_file(chunk: int) -> None:
+    # Given descriptions with an inch mark (a quote inside an unquoted field: csv reads it as a plain character),
+    # one or two of them in a slice depending on where the reads cut the file
+    rows = b"".join(b"3005, bad %d, %d\r\n" % (i, i) for i in range(50))
+    body = HEADER + b'3005, 5" screen, 1\r\n' + rows + b'7031, 7" screen, 2\r\n' + rows
+    # When it is parsed in chunks of any size
+    summary = parse_error_file(body, chunk_size=chunk)
+    # Then every record is counted and the descriptions keep their quote (before: refused as inconsistent quoting
+    # when a slice held one of them, counted when it held both)
+    assert summary.problem is None
+    assert summary.errors_by_code == {"3005": 101, "7031": 1}
+    assert [r.description for r in summary.first_rows[:2]] == ['5" screen', "bad 0"]

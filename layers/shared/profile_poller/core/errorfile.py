@@ -31,8 +31,40 @@ _FIELDS = "expected Code, Description, Index"
 
 
 def _open_quote(line: str) -> bool:
-    """True when the line leaves a quoted field open, `\\"` counting as an escaped quote."""
+    """A cheap first look (C speed): an odd number of quotes, `\\"` counting as an escaped one. Even, a slice goes
+    to csv in one pass; odd, it is read line by line, each line with `_opens_a_quoted_field`."""
     return (line.count('"') - line.count('\\"')) % 2 == 1
+
+
+def _opens_a_quoted_field(line: str) -> bool:
+    """Whether the line ends inside a quoted field it opened, read as the csv reader reads it (skipinitialspace,
+    escapechar `\\`, `""` doubled): a `"` opens a quoted field only as a field's first character after its spaces;
+    one inside an unquoted field (`3005, 5" screen, 1`, an inch mark) is a plain character. So a slice read line by
+    line reads such a line as the one-pass reading does, wherever the reads cut the file."""
+    if '"' not in line:
+        return False
+    quoted, start = False, True  # inside a quoted field; at a field's first character (after its spaces)
+    i, end = 0, len(line)
+    while i < end:
+        c = line[i]
+        if c == "\\":  # the escape character: the next one is plain
+            start = False
+            i += 2
+            continue
+        if quoted:
+            if c == '"':
+                if line.startswith('"', i + 1):  # doubled: a quote inside the field
+                    i += 2
+                    continue
+                quoted = False
+        elif c == '"' and start:
+            quoted, start = True, False
+        elif c == ",":
+            start = True
+        elif c != " ":
+            start = False
+        i += 1
+    return quoted
 
 
 class ErrorFileParser:
@@ -132,7 +164,7 @@ class ErrorFileParser:
             if self._carry:
                 self._carry.append(line)
                 self._carry_chars += len(line) + 1
-                if _open_quote(line):  # the quote closes on this line
+                if _open_quote(line):  # the quote closes on this line (an odd number of quotes on it)
                     self._flush(plain)
                     self._closed_record()
                 elif self._carry_chars > MAX_CARRIED_CHARS:
@@ -141,7 +173,7 @@ class ErrorFileParser:
                         f"{MAX_CARRIED_CHARS:,} characters"
                     )
                 continue
-            if not _open_quote(line):
+            if not _opens_a_quoted_field(line):
                 plain.append(line)
             elif line.count('"') % 2 == 0:  # balances with `\` as a plain character: `"C:\temp\"`
                 self._flush(plain)
