@@ -15,15 +15,12 @@ from profile_poller.adapters.dynamo_items import from_dynamo, to_dynamo
 from profile_poller.core.model import InvalidRequestId
 from profile_poller.entry.producer import register
 from tests.conftest import Stranger, Ticks
+from tests.integration.by_hand import put
 
 
 def item(stack: LocalStack, rid: str) -> dict[str, Any]:
     raw = stack.client("dynamodb").get_item(TableName=stack.table, Key=to_dynamo({"request_id": rid}))["Item"]
     return from_dynamo(raw)
-
-
-def put(stack: LocalStack, **attributes: Any) -> None:
-    stack.client("dynamodb").put_item(TableName=stack.table, Item=to_dynamo(attributes))
 
 
 def envelopes(stack: LocalStack) -> dict[str, dict[str, Any]]:

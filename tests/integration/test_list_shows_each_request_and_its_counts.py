@@ -4,23 +4,18 @@ line with --json; PENDING requests are read from every due shard (DUE_SHARDS).""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
 from local.stack import LocalStack
-from profile_poller.adapters.dynamo_items import to_dynamo
 from profile_poller.core.registration import due_shard_for
 from profile_poller.entry.cli import main
+from tests.integration.by_hand import put
 
 
 @pytest.fixture(autouse=True)
 def table(table_stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TABLE_NAME", table_stack.table)
-
-
-def put(stack: LocalStack, **attributes: Any) -> None:
-    stack.client("dynamodb").put_item(TableName=stack.table, Item=to_dynamo(attributes))
 
 
 def listed(capsys: pytest.CaptureFixture[str], *argv: str) -> list[str]:

@@ -16,9 +16,9 @@ from profile_poller.adapters.dynamo_items import from_dynamo, to_dynamo
 from profile_poller.adapters.operations import DynamoOperations
 from profile_poller.core.model import Kind
 from profile_poller.core.operations import PREVIOUS_OUTCOMES_KEPT, Refused, retry_values
-from profile_poller.entry.cli import main
 from profile_poller.entry.producer import register
 from tests.conftest import Ticks
+from tests.integration.by_hand import cli, put
 from tests.unit.test_events_and_messages import SCHEMA
 
 
@@ -33,20 +33,9 @@ def item(stack: LocalStack, request_id: str) -> dict[str, Any]:
     return from_dynamo(raw["Item"])
 
 
-def put(stack: LocalStack, **attributes: Any) -> None:
-    stack.client("dynamodb").put_item(TableName=stack.table, Item=to_dynamo(attributes))
-
-
 def messages(stack: LocalStack) -> list[dict[str, Any]]:
     assert stack.queue_url is not None
     return [json.loads(m["Message"]) for m in drain(stack, stack.queue_url)]
-
-
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    capsys.readouterr()  # drop what the handler logged before
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_a_retried_failure_runs_again_and_its_next_outcome_has_a_new_event_id(

@@ -17,6 +17,7 @@ from profile_poller.core.model import ErrorRow, Kind, Outcome, Status
 from profile_poller.entry.cli import main as cli
 from profile_poller.entry.producer import InvalidSubmittedAt, register
 from tests.conftest import Ticks
+from tests.integration.by_hand import put
 
 HEADER = b"Code, Description, Index\r\n"
 
@@ -90,10 +91,6 @@ def test_a_lease_shorter_than_the_function_timeout_stops_the_function_naming_bot
 
 
 # -- item 2: unbounded error summaries; a write refused for one item ------------------------------------------
-
-
-def put(stack: LocalStack, **attributes: Any) -> None:
-    stack.client("dynamodb").put_item(TableName=stack.table, Item=to_dynamo(attributes))
 
 
 def empty_names(value: Any) -> list[str]:

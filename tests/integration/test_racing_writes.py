@@ -16,6 +16,7 @@ from profile_poller.adapters.dynamodb import DynamoRequestStore
 from profile_poller.adapters.operations import DynamoOperations
 from profile_poller.core.operations import Refused, retry_values
 from profile_poller.core.schedule import check_at
+from tests.integration.by_hand import put
 
 NOW = 1_800_000_000
 
@@ -44,10 +45,6 @@ class RacedClient:
 def item(stack: LocalStack, request_id: str) -> dict[str, Any]:
     raw = stack.client("dynamodb").get_item(TableName=stack.table, Key=to_dynamo({"request_id": request_id}))
     return from_dynamo(raw["Item"])
-
-
-def put(stack: LocalStack, **attributes: Any) -> None:
-    stack.client("dynamodb").put_item(TableName=stack.table, Item=to_dynamo(attributes))
 
 
 def test_a_retry_landing_before_a_misfiled_item_is_unindexed_stays_due(stack: LocalStack) -> None:

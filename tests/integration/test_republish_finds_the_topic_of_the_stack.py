@@ -11,7 +11,7 @@ import pytest
 
 from local.stack import LocalStack, drain, subscribe
 from profile_poller.adapters.dynamo_items import to_dynamo
-from profile_poller.entry.cli import main
+from tests.integration.by_hand import cli
 
 OUTCOME = {"status": "COMPLETED", "kind": "update", "submitted_at": 1_800_000_000, "update_count": 4}
 
@@ -43,13 +43,6 @@ def another_topic(stack: LocalStack) -> tuple[str, str]:
 def event_ids(stack: LocalStack, queue_url: str | None) -> list[Any]:
     assert queue_url is not None
     return [json.loads(m["Message"])["event_id"] for m in drain(stack, queue_url)]
-
-
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_republish_with_only_a_stack_publishes_to_the_stacks_outcomes_topic(

@@ -3,30 +3,16 @@ line per refused one, "retried nothing", and exit 1 unless everything asked for 
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from local.stack import LocalStack
-from profile_poller.adapters.dynamo_items import to_dynamo
-from profile_poller.entry.cli import main
+from tests.integration.by_hand import cli, put
 
 
 @pytest.fixture(autouse=True)
 def table(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TABLE_NAME", stack.table)
     monkeypatch.setenv("TOPIC_ARN", stack.topic_arn)
-
-
-def put(stack: LocalStack, **attributes: Any) -> None:
-    stack.client("dynamodb").put_item(TableName=stack.table, Item=to_dynamo(attributes))
-
-
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_each_retried_request_is_one_line_with_its_next_retry_number(

@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Any
 
 import pytest
 
 from local.stack import LocalStack
-from profile_poller.adapters.dynamo_items import to_dynamo
 from profile_poller.entry.cli import main
 from profile_poller.entry.cli import operator as operator_commands
+from tests.integration.by_hand import put
 
 NOW = 1_800_000_000
 DAY, HOUR, MINUTE = 86_400, 3_600, 60
@@ -21,10 +20,6 @@ DAY, HOUR, MINUTE = 86_400, 3_600, 60
 def table(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TABLE_NAME", stack.table)
     monkeypatch.setattr(operator_commands, "time", SimpleNamespace(time=lambda: NOW))
-
-
-def put(stack: LocalStack, **attributes: Any) -> None:
-    stack.client("dynamodb").put_item(TableName=stack.table, Item=to_dynamo(attributes))
 
 
 def stats_text(capsys: pytest.CaptureFixture[str]) -> list[str]:

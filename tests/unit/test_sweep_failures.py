@@ -17,26 +17,6 @@ from tests.unit.sweep_world import BASE, World
 
 world = sweep_world.world  # the same fixture
 UPDATED = json_response(200, '{"update-count": 5}')
-ZERO_COUNTS = dict.fromkeys(
-    (
-        "due_seen",
-        "claimed",
-        "lost_races",
-        "leases_lost",
-        "completed",
-        "failed",
-        "expired",
-        "still_pending",
-        "transient_errors",
-        "throttled",
-        "systemic",
-        "not_started",
-        "publish_failures",
-        "errors",
-        "bytes_archived",
-    ),
-    0,
-)
 
 
 def stops(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str]]:

@@ -146,7 +146,10 @@ class ErrorFileParser:
                 hot = self._seen_first_record and len(self._rows) >= self._first_rows
         except csv.Error:
             records = -1  # e.g. a field over csv's limit: the careful reading caps it instead
-        if records == len(lines) or (self._problem is not None and records == rows.line_num):
+        # csv ends a quoted field still open at the end of its input: a slice whose last line opens one (which a
+        # later line may close, or nothing) is for the careful reading, whatever csv made of it
+        ends_open = bool(lines) and _opens_a_quoted_field(lines[-1])
+        if not ends_open and (records == len(lines) or (self._problem is not None and records == rows.line_num)):
             self._line += len(lines)
             return
         self._counts, self._problem = saved[0], None
