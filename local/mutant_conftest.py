@@ -3,22 +3,26 @@
 In a mutant run (mutmut forks one per mutant and runs the tests that reach the mutated function, stopping at the
 first failure):
 
-- the tests run fastest first, by the durations mutmut measured in its stats run: a mutant the tests kill is then
-  usually killed by a short test, before the slow ones start their servers. A survivor runs them all either way.
-  The tests are independent of their order (the suite also runs them spread over pytest-xdist workers).
+- the tests that killed earlier mutants of the same function run first (the newest killer first; a mutant run that
+  fails appends its failing test to `.killers/<function>`), then the others fastest first, by the durations mutmut
+  measured in its stats run: a mutant the tests kill is then usually killed by the first test it meets, before the
+  slow ones start their servers. A survivor runs them all either way. The tests are independent of their order (the
+  suite also runs them spread over pytest-xdist workers).
 - each test has a budget, HANG_FACTOR times its duration in the stats run and at least HANG_FLOOR_SECONDS: a test
   still running past it is a mutant that hangs (a loop that never ends, a wait that never returns), and the run
   ends there as a timeout (mutmut's exit code 36). mutmut's own limit is for the whole run, 16 times the time of
   all the tests it selected: for a function every integration test reaches, a hang in the first test cost 13
   minutes.
 
-And after mutmut's own runs in its main process (the clean run, the stats run), the objects they left are frozen
-out of the garbage collector (`gc.freeze`), so a forked mutant run does not walk, and copy, that whole heap.
+And in mutmut's fork server, after it collected the tests: botocore's data files are parsed once (a mutant run
+inherits them instead of parsing them for every session it makes: most of an AWS test's CPU), and the objects left
+are frozen out of the garbage collector (`gc.freeze`), so a forked mutant run does not walk, and copy, that heap.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import gc
 import os
 import signal
@@ -26,7 +30,7 @@ import sys
 import threading
 from collections.abc import Generator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
@@ -46,10 +50,35 @@ def _durations() -> dict[str, float] | None:
     return state().duration_by_test
 
 
+# the tests that killed earlier mutants of a function, a file per function, a node id a line (newest last)
+KILLERS = Path(__file__).resolve().parent / ".killers"
+
+
+def _killers_file() -> Path:
+    function = os.environ["MUTANT_UNDER_TEST"].rpartition("__mutmut_")[0]
+    return KILLERS / function
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     durations = _durations()
-    if durations is not None:
-        items.sort(key=lambda item: durations.get(item.nodeid, float("inf")))
+    if durations is None:
+        return
+    try:
+        lines = _killers_file().read_text().splitlines()
+    except OSError:
+        lines = []
+    # the newest killer first: mutants of one function are mostly killed by the same few tests
+    first: dict[str, int] = {}
+    for nodeid in reversed(lines):
+        first.setdefault(nodeid, len(first))
+    items.sort(key=lambda item: (first.get(item.nodeid, len(first)), durations.get(item.nodeid, float("inf"))))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.failed and _durations() is not None:
+        KILLERS.mkdir(exist_ok=True)
+        with open(_killers_file(), "a") as killers:  # one short append: whole lines, whatever runs beside it
+            killers.write(report.nodeid + "\n")
 
 
 def _hung(nodeid: str, budget: float) -> None:
@@ -85,6 +114,54 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         timer.cancel()
 
 
+# the AWS services the code and the tests make clients for
+SERVICES = ("dynamodb", "s3", "sns", "sqs", "secretsmanager", "events", "stepfunctions", "cloudformation", "iam", "sts")
+
+
+def _parse_botocore_data() -> None:
+    """botocore's data files for every service used, parsed into the cache its loaders share (tests/conftest.py):
+    each mutant run forked from here finds them parsed instead of parsing them in each session it makes."""
+    import boto3
+
+    session = boto3.session.Session(region_name="eu-west-1")
+    for service in SERVICES:
+        session.client(service, endpoint_url="http://127.0.0.1:9")  # type: ignore[call-overload]
+
+
+def _import_moto() -> None:
+    """moto's server and the backends of every service used, imported once: the tests start a moto server of their
+    own in each mutant run (a session fixture), which imported them afresh (0.2 CPU s of a one-test run)."""
+    from moto.moto_server.werkzeug_app import create_backend_app
+
+    for service in SERVICES:
+        create_backend_app(service)  # type: ignore[arg-type]
+
+
+# the dynalite servers local/mutate.py started for this group, one per mutant run at a time (space-separated)
+SLOTS_VARIABLE = "MUTATE_DYNALITE_SLOTS"
+_slot: list[IO[str]] = []  # the lock of the slot this mutant run holds, until it exits
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A mutant run takes a free dynalite (a lock per server) and hands it to the tests' `dynalite_endpoint`
+    fixture: starting a dynalite (Node) cost 0.35 CPU s of every mutant run that reached a dynalite test."""
+    if _durations() is None:
+        return
+    for number, endpoint in enumerate(os.environ.get(SLOTS_VARIABLE, "").split()):
+        lock = open(KILLERS.parent / f".dynalite-{number}.lock", "w")  # noqa: SIM115 (held until the run exits)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            continue
+        _slot.append(lock)
+        os.environ["DYNALITE_ENDPOINT"] = endpoint
+        return
+    # none free (or none started): the fixture starts a dynalite of this run's own
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
-    if _durations() is None:  # in mutmut's main process, which forks every mutant run
+    if _durations() is None:  # in mutmut's fork server, which forks every mutant run
+        _parse_botocore_data()
+        _import_moto()
         gc.freeze()

@@ -5,8 +5,9 @@ core against the fast unit tests, each adapter and entry module against its own 
 start their own servers: moto, dynalite, the API simulator, asyncssh). mutmut 3 names a mutant after its file's
 path and strips only a `src/` prefix, so each group is staged as `.mutate/<group>/src/profile_poller` next to copies
 of `tests/`, `local/`, `events/` and `functions/`, with a pyproject.toml of its own; mutmut then runs there. Groups
-run side by side (`--parallel`), each with `--jobs` mutant runs at once. `--only adapters/sns.py` (a module, a
-group or an area; repeatable) mutates a subset.
+run side by side (`--parallel`), each with `--jobs` mutant runs at once, and a dynalite per job that its mutant
+runs share (local/mutant_conftest.py). `--only adapters/sns.py` (a module, a group or an area; repeatable) mutates a
+subset.
 
 Timeouts count as killed (the mutant did not get through); "no tests" count as survived. Every survivor is printed;
 docs/reliability.md says why each is accepted. The last line is
@@ -19,15 +20,20 @@ import argparse
 import ast
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from local.dynalite import dynalite_server, node_available
+from local.mutant_conftest import SLOTS_VARIABLE
 from local.mutate_groups import GROUPS, Group
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -184,16 +190,28 @@ class Run:
     error: str | None = None
 
 
+@contextmanager
+def dynalite_slots(count: int) -> Iterator[list[str]]:
+    """A dynalite per mutant run at a time, for the group's runs to share (local/mutant_conftest.py takes a free
+    one for each run); none without Node (the tests skip their dynalite half then)."""
+    if not node_available():
+        yield []
+        return
+    with ExitStack() as servers:
+        yield [servers.enter_context(dynalite_server()) for _ in range(count)]
+
+
 def run_group(group: Group, jobs: int, quiet: bool, timeout_multiplier: float) -> Run:
     started = time.monotonic()
     where = stage(group, timeout_multiplier)
     log = where / "mutmut.log"
-    with open(log, "w") as out:
+    with open(log, "w") as out, dynalite_slots(jobs) as slots:
         proc = subprocess.Popen(
             [sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs)],
             cwd=where,
             stdout=out if quiet else None,
             stderr=subprocess.STDOUT if quiet else None,
+            env={**os.environ, SLOTS_VARIABLE: " ".join(slots)},
         )
         # wait4: the CPU of mutmut and of every mutant run it forked and reaped (per group, though groups run in
         # threads of this one process)
@@ -238,6 +256,8 @@ def main() -> int:
         print(f"mutate: in no group (not mutated): {', '.join(missing)}", file=sys.stderr)
     STAGE.mkdir(exist_ok=True)
     started = time.monotonic()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_before = before.ru_utime + before.ru_stime
     quiet = args.quiet or args.parallel > 1  # interleaved progress bars say nothing
     with ThreadPoolExecutor(max(1, args.parallel)) as pool:
         runs = list(pool.map(lambda g: run_group(g, max(1, args.jobs), quiet, args.timeout_multiplier), groups))
@@ -264,7 +284,10 @@ def main() -> int:
         print(f"mutate: to see one: cd .mutate/<group> && {sys.executable} -m mutmut show NAME")
     by_area = {area: {n: s for n, s in found.items() if area_of(n) == area} for area in AREAS}
     total, killed = len(found), len(found) - len(survivors)
-    cpu = sum(r.cpu_seconds for r in runs)
+    # every process this run started and reaped: mutmut and its mutant runs, the shared dynalite servers, mutmut's
+    # result listings
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = children.ru_utime + children.ru_stime - cpu_before
     print(
         f"mutate: {total} mutants in {time.monotonic() - started:.0f} s, {cpu:.0f} CPU s "
         f"(/ {os.cpu_count()} cores = {cpu / (os.cpu_count() or 1):.0f} s at best); "

@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import botocore.loaders
 import pytest
 import requests
 
@@ -83,6 +84,31 @@ def pytest_configure(config: pytest.Config) -> None:
     socket.socket.connect = _guarded_connect  # type: ignore[method-assign,assignment]
     socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign,assignment]
     socket.getaddrinfo = _guarded_getaddrinfo
+    _share_botocore_data()
+
+
+# -- botocore's data files, parsed once per process ------------------------------------------------
+
+
+def _share_botocore_data() -> None:
+    """Every botocore Loader with the same search paths shares one cache of parsed data files.
+
+    botocore parses its JSON (service models, endpoint rules, endpoints.json) once per Session: a Lambda container
+    makes its sessions once, but the tests make hundreds (every Runtime.build and CLI run), and the parsing was
+    most of an AWS integration test's CPU (tests/integration/test_operator_cli.py: 4.3 CPU s, 1.7 with this).
+    A Loader already returns the same parsed object to every caller of its session (`instance_cache`), so sharing
+    it between sessions hands botocore nothing it does not already get."""
+    original = botocore.loaders.Loader.__init__
+    if getattr(original, "shared_cache", False):
+        return
+    caches: dict[tuple[str, ...], dict[Any, Any]] = {}
+
+    def __init__(self: botocore.loaders.Loader, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self._cache = caches.setdefault(tuple(self.search_paths), {})  # type: ignore[attr-defined]
+
+    __init__.shared_cache = True  # type: ignore[attr-defined]
+    botocore.loaders.Loader.__init__ = __init__  # type: ignore[method-assign]
 
 
 @pytest.fixture(autouse=True)
@@ -114,9 +140,13 @@ def stack(moto_endpoint: str) -> LocalStack:
 @pytest.fixture(scope="session")
 def dynalite_endpoint() -> Iterator[str]:
     """dynalite (npm) for the session, installed with `npm ci` on first use; the tests using it are skipped
-    without Node (CI has it)."""
+    without Node (CI has it). With DYNALITE_ENDPOINT set, the dynalite already listening there (`make mutate` runs
+    one per mutant run at a time instead of one per mutant run): each test recreates the table it uses."""
     if not node_available():
         pytest.skip("no Node.js on this machine: the dynalite half of the store tests is skipped")
+    if running := os.environ.get("DYNALITE_ENDPOINT"):
+        yield running
+        return
     with dynalite_server() as endpoint:
         yield endpoint
 
