@@ -113,6 +113,52 @@ def test_an_escaped_quote_inside_a_description_that_runs_over_two_lines_is_kept(
     assert (first.code, first.description.replace("\n", " "), first.index) == ("3005", 'He said "no" then left', "7")
 
 
+@pytest.mark.parametrize("chunk", [3, 65536])
+@pytest.mark.parametrize(
+    ("second_line", "description"),
+    [
+        (
+            b'then a 5\\" screen",1',
+            'first line\nthen a 5" screen',
+        ),  # an escaped quote: two quote characters, one closes
+        (b'then ""quoted"" text",1', 'first line\nthen "quoted" text'),  # doubled quotes: five, one closes
+    ],
+    ids=["escaped", "doubled"],
+)
+def test_quotes_on_the_second_line_of_a_description_close_it_where_csv_does(
+    chunk: int, second_line: bytes, description: str
+) -> None:
+    # Given a description that runs over two lines, with escaped or doubled quotes on its second line
+    body = b'Code,Description,Index\n3005,"first line\n' + second_line + b'\n7031,"ok",2\n'
+    # When it is parsed, whatever the chunking
+    summary = parse_error_file(body, chunk_size=chunk)
+    # Then the quote closes on that line: two records, the description read as csv reads it
+    assert summary.problem is None and summary.errors_by_code == {"3005": 1, "7031": 1}
+    assert [(r.code, r.description, r.index) for r in summary.first_rows] == [
+        ("3005", description, "1"),
+        ("7031", "ok", "2"),
+    ]
+
+
+@pytest.mark.parametrize("chunk", [3, 65536])
+@pytest.mark.parametrize(
+    ("field", "description"),
+    [
+        (b'"a" "b', 'a "b'),  # after the closing quote: text, a quote in it is plain
+        (b'\\\\"x', '\\"x'),  # after an escaped backslash at the field's start: a plain quote
+    ],
+    ids=["after-closing-quote", "after-escape"],
+)
+def test_a_quote_that_is_not_a_fields_first_character_opens_nothing(chunk: int, field: bytes, description: str) -> None:
+    # Given a description with one quote where csv reads it as a plain character
+    body = b"Code,Description,Index\n3005, " + field + b', 1\n7031,"ok",2\n'
+    # When it is parsed, whatever the chunking
+    summary = parse_error_file(body, chunk_size=chunk)
+    # Then nothing stays open: two records, the quote kept in the description
+    assert summary.problem is None and summary.errors_by_code == {"3005": 1, "7031": 1}
+    assert [r.description for r in summary.first_rows] == [description, "ok"]
+
+
 def test_text_after_the_closing_quote_of_a_multi_line_description_is_read_leniently() -> None:
     # Given a multi-line quoted description followed by unquoted text before the comma (not strict CSV)
     body = HEADER + b'3005, "line one\r\nline two" and more, 7\r\n'
