@@ -24,10 +24,12 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import gc
+import heapq
 import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Generator
 from pathlib import Path
 from typing import IO, Any
@@ -160,8 +162,52 @@ def pytest_configure(config: pytest.Config) -> None:
     # none free (or none started): the fixture starts a dynalite of this run's own
 
 
+def _start_time(pid: int) -> str | None:
+    """When the process started (field 22 of /proc/<pid>/stat, after the command name), None if it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _guard_mutmut_timeouts() -> None:
+    """mutmut 3.8.1 never cancels the wall-clock timeout it sets on each mutant run: when it expires it sends SIGXCPU
+    to that pid, which by then may be any process (pids wrap at /proc/sys/kernel/pid_max, 32768 on the 2-core
+    machine, and the tests' threads use them too). One hit the s3 group's own mutmut process in a run (exit -24);
+    one that hits another group's mutant run records a "timeout", counted as killed. Here each timeout signals
+    only the process it was set for: the same pid with the same start time."""
+    try:
+        from mutmut.workers import isolation
+    except ImportError:
+        return
+    due: list[tuple[float, int, str]] = []
+    wake = threading.Condition()
+
+    def register(pid: int, timeout_s: float) -> None:
+        started = _start_time(pid)
+        if started is None:
+            return  # already gone
+        with wake:
+            heapq.heappush(due, (time.monotonic() + timeout_s, pid, started))
+            wake.notify()
+
+    def expire() -> None:
+        with wake:
+            while True:
+                while due and due[0][0] <= time.monotonic():
+                    _, pid, started = heapq.heappop(due)
+                    if _start_time(pid) == started:
+                        with contextlib.suppress(ProcessLookupError):
+                            os.kill(pid, signal.SIGXCPU)
+                wake.wait(timeout=max(0.0, due[0][0] - time.monotonic()) if due else None)
+
+    threading.Thread(target=expire, name="mutant-run-timeouts", daemon=True).start()
+    isolation.register_timeout = register  # type: ignore[attr-defined]
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _durations() is None:  # in mutmut's fork server, which forks every mutant run
         _parse_botocore_data()
         _import_moto()
+        _guard_mutmut_timeouts()
         gc.freeze()
