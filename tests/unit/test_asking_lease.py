@@ -45,6 +45,15 @@ class RecordingLeases(FakeLeases):
         super().end_asking(lease)
 
 
+def _gate(stored: AskingLease | None = None) -> tuple[FakeClock, RecordingLeases, TenantGate]:
+    """The sweep "me" at T0 under a 10/s ceiling, `stored` the asking lease it finds (another sweep's, or one
+    handed over)."""
+    clock = FakeClock(T0)
+    leases = RecordingLeases()
+    leases.asking = stored
+    return clock, leases, TenantGate(leases, "me", 10, clock, clock.sleep)
+
+
 def test_a_fresh_limiter_stores_its_rate_now_and_no_pause() -> None:
     # Given a fresh limiter at 10/s; When its lease state is taken; Then every field is exact
     clock = FakeClock(T0)
@@ -62,10 +71,7 @@ def test_a_handed_over_rate_recovers_from_when_it_was_stored() -> None:
 
 def test_the_next_sweep_takes_the_stored_rate_as_of_when_it_was_stored() -> None:
     # Given a lease given up 8 s ago at 2/s under a 10/s ceiling
-    clock = FakeClock(T0)
-    leases = FakeLeases()
-    leases.asking = AskingLease("", 0, 2.0, T0 - 8, 0.0)
-    gate = TenantGate(leases, "me", 10, clock, clock.sleep)
+    _, _, gate = _gate(AskingLease("", 0, 2.0, T0 - 8, 0.0))
     # When the next sweep takes the lease
     assert gate.take() is None
     # Then its rate recovered over those 8 s: 2 + 8 x 10/80
@@ -73,11 +79,7 @@ def test_the_next_sweep_takes_the_stored_rate_as_of_when_it_was_stored() -> None
 
 
 def test_another_sweeps_lease_is_named_in_the_reason() -> None:
-    clock = FakeClock(T0)
-    leases = FakeLeases()
-    other = "o" * 100
-    leases.asking = AskingLease(other, int(T0) + 30)
-    gate = TenantGate(leases, "me", 10, clock, clock.sleep)
+    _, _, gate = _gate(AskingLease("o" * 100, int(T0) + 30))
     assert gate.take() == (
         f"another sweep ({'o' * 80}) holds the asking lease until {int(T0) + 30}: "
         "one sweep at a time asks this tenant's API"
@@ -86,9 +88,7 @@ def test_another_sweeps_lease_is_named_in_the_reason() -> None:
 
 def test_the_asking_lease_is_renewed_every_third_of_its_length_for_another_full_length() -> None:
     # Given a sweep that took the asking lease at T0
-    clock = FakeClock(T0)
-    leases = RecordingLeases()
-    gate = TenantGate(leases, "me", 10, clock, clock.sleep)
+    clock, leases, gate = _gate()
     assert gate.take() is None
     # When it asks at T0 + 15 there is nothing to renew yet
     clock.now = T0 + 15
@@ -109,8 +109,7 @@ def test_the_asking_lease_is_renewed_every_third_of_its_length_for_another_full_
 
 
 def test_a_retry_after_of_exactly_the_longest_pause_is_waited_out_not_a_stop() -> None:
-    clock = FakeClock(T0)
-    gate = TenantGate(RecordingLeases(), "me", 10, clock, clock.sleep)
+    _, _, gate = _gate()
     assert gate.take() is None
     gate.throttled(ASKING_LEASE_SECONDS / 3)
     assert gate.keep() is None
@@ -118,10 +117,7 @@ def test_a_retry_after_of_exactly_the_longest_pause_is_waited_out_not_a_stop() -
 
 def test_a_pause_handed_over_is_stored_again_as_soon_as_it_is_short_enough_to_wait() -> None:
     # Given a lease handed over with a 30 s pause ahead
-    clock = FakeClock(T0)
-    leases = RecordingLeases()
-    leases.asking = AskingLease("", 0, 10.0, T0, T0 + 30)
-    gate = TenantGate(leases, "me", 10, clock, clock.sleep)
+    clock, leases, gate = _gate(AskingLease("", 0, 10.0, T0, T0 + 30))
     assert gate.take() is None
     # When a call is due now: the pause is too long
     assert gate.keep() == "the API asked for a pause of 30 s (Retry-After); the next sweep waits it out"
@@ -133,9 +129,7 @@ def test_a_pause_handed_over_is_stored_again_as_soon_as_it_is_short_enough_to_wa
 
 def test_a_lease_lost_to_another_sweep_is_named_and_not_given_up_at_the_end() -> None:
     # Given a sweep whose asking lease went to another sweep while it asked
-    clock = FakeClock(T0)
-    leases = RecordingLeases()
-    gate = TenantGate(leases, "me", 10, clock, clock.sleep)
+    clock, leases, gate = _gate()
     assert gate.take() is None
     leases.asking = AskingLease("other", int(T0) + 100)
     clock.now = T0 + 20
@@ -149,10 +143,7 @@ def test_a_lease_lost_to_another_sweep_is_named_and_not_given_up_at_the_end() ->
 
 def test_a_sweep_refused_the_lease_ends_without_writing_it() -> None:
     # Given another sweep's lease, so this sweep was refused it
-    clock = FakeClock(T0)
-    leases = RecordingLeases()
-    leases.asking = AskingLease("other", int(T0) + 30)
-    gate = TenantGate(leases, "me", 10, clock, clock.sleep)
+    _, leases, gate = _gate(AskingLease("other", int(T0) + 30))
     assert gate.take() is not None
     # When it ends: no conditional write (charged, and failing, it would log a lease "not given up")
     gate.end()
@@ -161,9 +152,7 @@ def test_a_sweep_refused_the_lease_ends_without_writing_it() -> None:
 
 
 def test_the_lease_is_given_up_once_however_often_the_sweep_ends() -> None:
-    clock = FakeClock(T0)
-    leases = RecordingLeases()
-    gate = TenantGate(leases, "me", 10, clock, clock.sleep)
+    _, leases, gate = _gate()
     assert gate.take() is None
     gate.end()
     gate.end()
