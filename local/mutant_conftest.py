@@ -26,6 +26,7 @@ import fcntl
 import gc
 import heapq
 import os
+import resource
 import signal
 import sys
 import threading
@@ -76,7 +77,35 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: (first.get(item.nodeid, len(first)), durations.get(item.nodeid, float("inf"))))
 
 
+# a line per mutant run, as it ends: the mutant, pytest's exit status (0: it survived), the CPU seconds of the run
+# and of the processes it started and waited for (servers of its own), the tests it ran; local/mutate.py sums them
+RUNS = KILLERS.parent / "runs.tsv"
+_ran: list[str] = []  # this session's tests (a mutant run's list starts as the one of the run it was forked from)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _ran.clear()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _durations() is None:
+        return
+    own, servers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    mutant = os.environ["MUTANT_UNDER_TEST"]
+    line = (
+        f"{mutant}\t{int(exitstatus)}\t{own.ru_utime + own.ru_stime:.3f}"
+        f"\t{servers.ru_utime + servers.ru_stime:.3f}\t{len(_ran)}\n"
+    )
+    fd = os.open(RUNS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line.encode())  # one short append: whole lines, whatever ends beside it
+    finally:
+        os.close(fd)
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call":
+        _ran.append(report.nodeid)
     if report.failed and _durations() is not None:
         KILLERS.mkdir(exist_ok=True)
         with open(_killers_file(), "a") as killers:  # one short append: whole lines, whatever runs beside it

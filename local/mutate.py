@@ -181,6 +181,44 @@ def select(only: list[str]) -> list[Group]:
     return chosen
 
 
+@dataclass(frozen=True)
+class RunCosts:
+    """What a group's mutant runs cost, from the line each writes as it ends (local/mutant_conftest.py RUNS): the
+    runs that killed their mutant and those that did not (each runs all the tests that reach its function)."""
+
+    killed: int = 0
+    killed_cpu: float = 0.0
+    survived: int = 0
+    survived_cpu: float = 0.0
+
+    @classmethod
+    def read(cls, runs: Path) -> RunCosts:
+        killed, killed_cpu, survived, survived_cpu = 0, 0.0, 0, 0.0
+        lines = runs.read_text().splitlines() if runs.exists() else []
+        for line in lines:
+            _, status, own, servers, _ = line.split("\t")
+            cpu = float(own) + float(servers)
+            if status == "0":
+                survived, survived_cpu = survived + 1, survived_cpu + cpu
+            else:
+                killed, killed_cpu = killed + 1, killed_cpu + cpu
+        return cls(killed, killed_cpu, survived, survived_cpu)
+
+    def __add__(self, other: RunCosts) -> RunCosts:
+        return RunCosts(
+            self.killed + other.killed,
+            self.killed_cpu + other.killed_cpu,
+            self.survived + other.survived,
+            self.survived_cpu + other.survived_cpu,
+        )
+
+    def __str__(self) -> str:
+        return (
+            f"{self.killed} mutant runs that killed in {self.killed_cpu:.0f} CPU s, "
+            f"{self.survived} that did not in {self.survived_cpu:.0f} CPU s"
+        )
+
+
 @dataclass
 class Run:
     group: Group
@@ -188,6 +226,7 @@ class Run:
     seconds: float
     cpu_seconds: float = 0.0  # mutmut's and every mutant run's CPU (user + system): the work, whatever the load
     error: str | None = None
+    costs: RunCosts = RunCosts()
 
 
 @contextmanager
@@ -207,7 +246,7 @@ def run_group(group: Group, jobs: int, quiet: bool, timeout_multiplier: float) -
     log = where / "mutmut.log"
     with open(log, "w") as out, dynalite_slots(jobs) as slots:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs)],
+            [sys.executable, "-m", "local.mutmut_run", "run", "--max-children", str(jobs)],
             cwd=where,
             stdout=out if quiet else None,
             stderr=subprocess.STDOUT if quiet else None,
@@ -224,12 +263,14 @@ def run_group(group: Group, jobs: int, quiet: bool, timeout_multiplier: float) -
     found = statuses(where)
     if not found:
         return Run(group, {}, took, cpu, f"mutmut reported no mutants (see {log})")
+    costs = RunCosts.read(where / "mutants/runs.tsv")  # where mutmut runs the tests, beside its copy of conftest.py
     # as each group ends, so a run stopped before the last one still leaves its figures
     print(
-        f"mutate: {group.name} done: {len(found)} mutants in {took:.0f} s ({cpu:.0f} CPU s), score {score(found)}",
+        f"mutate: {group.name} done: {len(found)} mutants in {took:.0f} s ({cpu:.0f} CPU s), score {score(found)}; "
+        f"{costs}",
         flush=True,
     )
-    return Run(group, found, took, cpu)
+    return Run(group, found, took, cpu, costs=costs)
 
 
 def score(found: dict[str, str]) -> str:
@@ -288,6 +329,10 @@ def main() -> int:
     # result listings
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = children.ru_utime + children.ru_stime - cpu_before
+    costs = sum((r.costs for r in runs), RunCosts())
+    print(
+        f"mutate: {costs}; the rest, {cpu - costs.killed_cpu - costs.survived_cpu:.0f} CPU s: each group's start (mutants, mypy, stats), the shared dynalites, runs timed out"
+    )
     print(
         f"mutate: {total} mutants in {time.monotonic() - started:.0f} s, {cpu:.0f} CPU s "
         f"(/ {os.cpu_count()} cores = {cpu / (os.cpu_count() or 1):.0f} s at best); "
