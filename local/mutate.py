@@ -330,8 +330,10 @@ def main() -> int:
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = children.ru_utime + children.ru_stime - cpu_before
     costs = sum((r.costs for r in runs), RunCosts())
+    rest = cpu - costs.killed_cpu - costs.survived_cpu
     print(
-        f"mutate: {costs}; the rest, {cpu - costs.killed_cpu - costs.survived_cpu:.0f} CPU s: each group's start (mutants, mypy, stats), the shared dynalites, runs timed out"
+        f"mutate: {costs}; the rest, {rest:.0f} CPU s: each group's start (mutants, mypy, stats run), "
+        "the shared dynalites, the runs that timed out"
     )
     print(
         f"mutate: {total} mutants in {time.monotonic() - started:.0f} s, {cpu:.0f} CPU s "
