@@ -136,7 +136,6 @@ GROUPS = (
             "test_a_download_reads_like_a_file",
             "test_a_status_answer_is_read_decoded_and_capped",
         ),
-        jobs=6,  # timeouts on the status call and files: 119 CPU s in 210 s with 3 jobs
     ),
     Group(
         "secrets",

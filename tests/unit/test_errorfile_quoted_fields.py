@@ -4,6 +4,8 @@ quote may carry before the count stops, with the exact reason given."""
 
 from __future__ import annotations
 
+import csv
+
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -159,6 +161,43 @@ def test_a_quote_that_is_not_a_fields_first_character_opens_nothing(chunk: int, 
     assert [r.description for r in summary.first_rows] == [description, "ok"]
 
 
+@pytest.mark.parametrize("chunk", [3, 65536])
+@pytest.mark.parametrize(
+    ("field", "description"),
+    [
+        (b'"say ""hi"" at C:\\temp"', 'say "hi" at C:temp'),  # a Windows path: the backslash escapes the `t`
+        (b'"a ""\\""', 'a ""'),  # an escaped quote right after a doubled one, then the closing quote
+    ],
+    ids=["windows-path", "escaped-quote"],
+)
+def test_doubled_quotes_then_a_backslash_in_a_description_are_read_as_csv_reads_them(
+    chunk: int, field: bytes, description: str
+) -> None:
+    # Given a file read line by line (an inch mark makes its quotes odd) whose next description holds doubled quotes,
+    # then a backslash
+    row = b"3005, " + field + b", 2"
+    body = HEADER + b'3005, 5" screen, 1\r\n' + row + b"\r\n7031, ok, 3\r\n"
+    # When it is parsed, whatever the chunking
+    summary = parse_error_file(body, chunk_size=chunk)
+    # Then the row is read as csv reads it in one pass (the backslash escapes the next character), and the next
+    # record stays a record of its own
+    assert next(csv.reader([row.decode()], skipinitialspace=True, escapechar="\\"))[1] == description
+    assert summary.problem is None and summary.errors_by_code == {"3005": 2, "7031": 1}
+    assert [r.description for r in summary.first_rows] == ['5" screen', description, "ok"]
+
+
+@pytest.mark.parametrize("chunk", [3, 65536, 1 << 20])
+def test_the_count_stops_at_the_first_malformed_record_whatever_follows_it(chunk: int) -> None:
+    # Given a row, then a line of one long field (no record of three), then a short record and a good row
+    body = HEADER + b"3005, a, 1\r\n" + b"x" * 70_000 + b"\r\n7031, only two\r\n3005, b, 2\r\n"
+    # When it is parsed, whatever the chunking (64 KiB reads: the long line is the first record of a read)
+    summary = parse_error_file(body, chunk_size=chunk)
+    # Then the count stops at the long line, with its shape as the reason, and no row after it is listed
+    assert summary.error_count is None
+    assert summary.problem == "a record has 1 field(s), expected Code, Description, Index"
+    assert [(r.code, r.description) for r in summary.first_rows] == [("3005", "a")]
+
+
 def test_text_after_the_closing_quote_of_a_multi_line_description_is_read_leniently() -> None:
     # Given a multi-line quoted description followed by unquoted text before the comma (not strict CSV)
     body = HEADER + b'3005, "line one\r\nline two" and more, 7\r\n'
@@ -283,6 +322,10 @@ _ROW = st.tuples(st.sampled_from(["3005", "7031"]), _PLAIN | _QUOTED, st.integer
 # a slice ending in a line that opens a quote, which csv closes at the end of its input (17-byte reads refused it)
 @example(rows=['3005, 5" screen, 1', "3005, bad, 2", '7031, 7" screen, 3'], chunk=1)
 @example(rows=["3005, , 0"] * 3 + ['3005, 5", 0', '3005, ", 0', '3005, ", 0'], chunk=17)
+# found by this test under mutation (two mutants of the slice's fast path, `make mutate`), with 1-byte reads: an inch
+# mark, then a quoted field holding a line break or a backslash
+@example(rows=['3005, 5",", 0', '3005, "\r", 0', "3005, , 0"], chunk=1)
+@example(rows=['3005, 5", 0', '3005, "\\", 0', "3005, , 0"], chunk=1)
 @given(st.lists(_ROW.map(lambda row: f"{row[0]}, {row[1]}, {row[2]}"), min_size=1, max_size=30), st.integers(1, 200))
 def test_where_the_reads_cut_an_error_file_never_changes_its_count(rows: list[str], chunk: int) -> None:
     # Given an error file of any such rows, When it arrives in reads of any size
