@@ -13,8 +13,10 @@ first failure):
   ends there as a timeout (mutmut's exit code 36). mutmut's own limit is for the whole run, 16 times the time of
   all the tests it selected: for a function every integration test reaches, a hang in the first test cost 13
   minutes.
+- as it ends it writes a line to `runs.tsv` (RUNS): what it cost in CPU, and whether it killed its mutant.
 
-And in mutmut's fork server, after it collected the tests: botocore's data files are parsed once (a mutant run
+And in the mutmut process that forks the mutant runs (mutmut 3.8.1's default `process_isolation`, "fork"), after
+its stats run: botocore's data files are parsed once (a mutant run
 inherits them instead of parsing them for every session it makes: most of an AWS test's CPU), and the objects left
 are frozen out of the garbage collector (`gc.freeze`), so a forked mutant run does not walk, and copy, that heap.
 """
@@ -78,22 +80,28 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 # a line per mutant run, as it ends: the mutant, pytest's exit status (0: it survived), the CPU seconds of the run
-# and of the processes it started and waited for (servers of its own), the tests it ran; local/mutate.py sums them
+# (to its last hook: the fixtures' teardown included) and of the processes it started and waited for (servers of its
+# own), the tests it ran; local/mutate.py sums them
 RUNS = KILLERS.parent / "runs.tsv"
 _ran: list[str] = []  # this session's tests (a mutant run's list starts as the one of the run it was forked from)
+_exit_status: list[int] = []
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     _ran.clear()
+    _exit_status.clear()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if _durations() is None:
-        return
+    _exit_status.append(int(exitstatus))
+
+
+def _log_run() -> None:
     own, servers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     mutant = os.environ["MUTANT_UNDER_TEST"]
+    status = _exit_status[-1] if _exit_status else -1
     line = (
-        f"{mutant}\t{int(exitstatus)}\t{own.ru_utime + own.ru_stime:.3f}"
+        f"{mutant}\t{status}\t{own.ru_utime + own.ru_stime:.3f}"
         f"\t{servers.ru_utime + servers.ru_stime:.3f}\t{len(_ran)}\n"
     )
     fd = os.open(RUNS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -118,6 +126,8 @@ def _hung(nodeid: str, budget: float) -> None:
     for child in _children():  # the servers the test started (dynalite, sshd, nginx): no fixture will stop them
         with contextlib.suppress(OSError):
             os.kill(child, signal.SIGTERM)
+    _exit_status.append(TIMEOUT_EXIT)
+    _log_run()
     os._exit(TIMEOUT_EXIT)  # from this timer thread, whatever the test's thread is blocked in
 
 
@@ -234,9 +244,13 @@ def _guard_mutmut_timeouts() -> None:
     isolation.register_timeout = register  # type: ignore[attr-defined]
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
-    if _durations() is None:  # in mutmut's fork server, which forks every mutant run
-        _parse_botocore_data()
-        _import_moto()
-        _guard_mutmut_timeouts()
-        gc.freeze()
+    if _durations() is not None:  # a mutant run ends
+        _log_run()
+        return
+    # in mutmut's process that forks every mutant run, after its stats run and its forced failure
+    _parse_botocore_data()
+    _import_moto()
+    _guard_mutmut_timeouts()
+    gc.freeze()

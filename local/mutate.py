@@ -5,9 +5,9 @@ core against the fast unit tests, each adapter and entry module against its own 
 start their own servers: moto, dynalite, the API simulator, asyncssh). mutmut 3 names a mutant after its file's
 path and strips only a `src/` prefix, so each group is staged as `.mutate/<group>/src/profile_poller` next to copies
 of `tests/`, `local/`, `events/` and `functions/`, with a pyproject.toml of its own; mutmut then runs there. Groups
-run side by side (`--parallel`), each with `--jobs` mutant runs at once (else the group's own figure), and a
-dynalite per job that its mutant runs share (local/mutant_conftest.py). `--only adapters/sns.py` (a module, a group
-or an area; repeatable) mutates a subset.
+run side by side (`--parallel`), each with `--jobs` mutant runs at once, and, if its tests use one, a dynalite per
+job that its mutant runs share (local/mutant_conftest.py). `--only adapters/sns.py` (a module, a group or an area;
+repeatable) mutates a subset.
 
 Timeouts count as killed (the mutant did not get through); "no tests" count as survived. Every survivor is printed;
 docs/reliability.md says why each is accepted. The last line is
@@ -50,7 +50,6 @@ NOT_STAGED = ("test_cold_import.py",)
 # the groups that cost the most CPU (the last full run's `CPU s`), started first so a small group, not a large one,
 # is what runs last
 LONGEST_FIRST = ("core", "cli", "dynamodb", "sftp", "campaign_api")
-JOBS = 3  # mutant runs at once in a group that does not say (Group.jobs)
 
 
 def unmutated() -> list[str]:
@@ -300,14 +299,10 @@ def main() -> int:
     parser.add_argument("--parallel", type=int, default=3, help="groups run at once")
     # the integration tests wait on their servers more than they compute: more mutant runs than cores pay off
     # (adapters/sns.py, 86 mutants: 127 s with 2, 41 s with 4 on a shared machine)
-    parser.add_argument(
-        "--jobs", type=int, help=f"mutant runs at once within a group (default: the group's, else {JOBS})"
-    )
+    parser.add_argument("--jobs", type=int, default=3, help="mutant runs at once within a group")
     parser.add_argument("--timeout-multiplier", type=float, default=8.0, help="mutmut's, over each test's time")
     parser.add_argument("--quiet", action="store_true", help="mutmut's own output to .mutate/<group>/mutmut.log")
     args = parser.parse_args()
-    if args.jobs is not None and args.jobs < 1:
-        parser.error("--jobs must be at least 1")
     groups = sorted(select(args.only), key=lambda g: LONGEST_FIRST.index(g.name) if g.name in LONGEST_FIRST else 99)
     if missing := unmutated():
         print(f"mutate: in no group (not mutated): {', '.join(missing)}", file=sys.stderr)
@@ -317,9 +312,7 @@ def main() -> int:
     cpu_before = before.ru_utime + before.ru_stime
     quiet = args.quiet or args.parallel > 1  # interleaved progress bars say nothing
     with ThreadPoolExecutor(max(1, args.parallel)) as pool:
-        runs = list(
-            pool.map(lambda g: run_group(g, args.jobs or g.jobs or JOBS, quiet, args.timeout_multiplier), groups)
-        )
+        runs = list(pool.map(lambda g: run_group(g, max(1, args.jobs), quiet, args.timeout_multiplier), groups))
     failed = [r for r in runs if r.error]
     for r in failed:
         print(f"mutate: {r.group.name}: {r.error}", file=sys.stderr)

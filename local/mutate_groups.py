@@ -48,9 +48,6 @@ class Group:
     modules: tuple[str, ...]
     tests: tuple[str, ...]
     deselect: tuple[str, ...] = ()  # tests (pytest node ids) left out: too slow for every mutant they reach
-    # mutant runs at once, when more than local/mutate.py's default pay off: for tests that mostly wait on their
-    # servers' silence (a timeout they must see run out), not compute
-    jobs: int | None = None
 
 
 def _it(*names: str) -> tuple[str, ...]:
@@ -170,7 +167,6 @@ GROUPS = (
             "test_sftp_unsized_files",
             "test_real_openssh_server",
         ),
-        jobs=6,  # servers silent at each step until the timeout: 159 CPU s in 514 s with 3 jobs
     ),
     Group(
         "s3",

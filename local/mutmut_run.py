@@ -14,7 +14,10 @@ steps of `mutmut run` made cheaper; local/mutate.py runs each group with it.
 from __future__ import annotations
 
 import ast
+import atexit
 import bisect
+import resource
+import sys
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
@@ -93,7 +96,13 @@ def _skip_a_repeated_clean_run(runner: type[MutantRunner]) -> None:
     runner.run_clean_tests = run_clean_tests  # type: ignore[method-assign]
 
 
+def _own_cpu() -> None:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    print(f"mutmut_run: mutmut's own CPU {own.ru_utime + own.ru_stime:.1f} s", file=sys.stderr, flush=True)
+
+
 def main() -> Any:
+    atexit.register(_own_cpu)
     mutmut_main.filter_mutants_with_type_checker = filter_mutants_with_type_checker  # type: ignore[attr-defined]
     for runner in (ForkRunner, ForkServerRunner):  # the default process_isolation ("fork") and the other
         _skip_a_repeated_clean_run(runner)
