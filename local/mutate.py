@@ -345,7 +345,7 @@ def main() -> int:
     rest = cpu - costs.killed_cpu - costs.survived_cpu
     print(
         f"mutate: {costs}; the rest, {rest:.0f} CPU s: each group's start (mutants, mypy, stats run), "
-        "the shared dynalites, the runs that timed out"
+        "the shared dynalites, runs mutmut itself stopped (its CPU limit)"
     )
     print(
         f"mutate: {total} mutants in {time.monotonic() - started:.0f} s, {cpu:.0f} CPU s "

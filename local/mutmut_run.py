@@ -9,6 +9,9 @@ steps of `mutmut run` made cheaper; local/mutate.py runs each group with it.
   function) and stops if any fails, then runs the same tests again, unmutated, before the first mutant. With stats
   collected in this same process the second run only repeats the first (12 s of the core group's start, 32 s of the
   SFTP group's), so it is skipped; with stats loaded from an earlier run in the stage, it runs as before.
+
+As it exits it writes mutmut's own CPU (the stats run, mutant generation, the parent of every mutant run) to stderr:
+the group's `mutmut.log`.
 """
 
 from __future__ import annotations

@@ -47,6 +47,25 @@ def test_no_trailing_newline_and_bom_and_lf_only() -> None:
     assert summary.errors_by_code == {"3005": 1, "1001": 1}
 
 
+@pytest.mark.parametrize("chunk", [1, 3, 65536])
+def test_lines_ended_by_a_lone_carriage_return_are_records(chunk: int) -> None:
+    # Given a file whose lines end in CR alone (a classic Mac export), When it is parsed in reads of any size
+    summary = parse_error_file(b'Code,Description,Index\r3005,"x",1\r7031,y,2\r', chunk_size=chunk)
+    # Then each line is a record, counted as with CRLF
+    assert summary.problem is None and summary.errors_by_code == {"3005": 1, "7031": 1}
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_a_utf_16_file_is_never_counted(encoding: str) -> None:
+    # Given an error file saved as UTF-16 (with or without its byte-order mark), not UTF-8
+    body = "Code,Description,Index\r\n3005,x,1\r\n7031,y,2\r\n".encode(encoding)
+    # When it is parsed
+    summary = parse_error_file(body)
+    # Then no count is made of its bytes: the count is unknown, with a reason, and no code is counted
+    assert summary.error_count is None and summary.problem is not None
+    assert summary.errors_by_code == {}
+
+
 def test_only_the_first_ten_rows_are_kept_but_all_are_counted() -> None:
     body = b"Code,Description,Index\r\n" + b"".join(b'3005,"bad",%d\r\n' % i for i in range(1000))
     summary = parse_error_file(body, chunk_size=100)
